@@ -1,0 +1,106 @@
+//! The zero-shot prompts: one sentence per class, made from a template and a description of
+//! the class, kept in a JSON file the user can edit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{FmError, Result};
+
+/// A prompt template with `{}` standing for each class description.
+///
+/// The JSON form is `{"template": "a text about {}", "classes": {"<class>": "<description>"}}`.
+///
+/// ```
+/// let p: coselect_fm::Prompts = serde_json::from_str(
+///     r#"{"template": "a photo of {}", "classes": {"cat": "a cat", "dog": "a dog"}}"#,
+/// ).unwrap();
+/// let names = vec!["cat".to_string(), "dog".to_string()];
+/// assert_eq!(p.sentences(&names, "prompts.json".as_ref())?, vec!["a photo of a cat", "a photo of a dog"]);
+/// # Ok::<(), coselect_fm::FmError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Prompts {
+    /// The sentence pattern; `{}` is replaced by the class description.
+    pub template: String,
+    /// Description of each class, by class name.
+    pub classes: BTreeMap<String, String>,
+}
+
+impl Prompts {
+    /// Prompts that use the class names themselves, for sources without a prompts file.
+    ///
+    /// ```
+    /// let p = coselect_fm::Prompts::from_class_names(&["cat".to_string()]);
+    /// assert_eq!(p.template, "{}");
+    /// assert_eq!(p.classes["cat"], "cat");
+    /// ```
+    pub fn from_class_names(names: &[String]) -> Self {
+        Prompts {
+            template: "{}".to_owned(),
+            classes: names.iter().map(|n| (n.clone(), n.clone())).collect(),
+        }
+    }
+
+    /// Reads a prompts file.
+    ///
+    /// ```no_run
+    /// let p = coselect_fm::Prompts::read("fm/prompts/wordnet-nouns.json".as_ref())?;
+    /// assert!(p.template.contains("{}"));
+    /// # Ok::<(), coselect_fm::FmError>(())
+    /// ```
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| FmError::io(path, e))?;
+        let prompts: Prompts = serde_json::from_slice(&bytes).map_err(|e| FmError::BadPrompts {
+            path: path.to_path_buf(),
+            reason: format!("expected {{\"template\": ..., \"classes\": {{...}}}}: {e}"),
+        })?;
+        if !prompts.template.contains("{}") {
+            return Err(FmError::BadPrompts {
+                path: path.to_path_buf(),
+                reason: "the template has no `{}` for the class description".into(),
+            });
+        }
+        Ok(prompts)
+    }
+
+    /// The prompt sentence of each class in `class_names` order. Every class must have a
+    /// description and every description must name a class, so a typo is caught, not ignored.
+    ///
+    /// ```
+    /// let p = coselect_fm::Prompts::from_class_names(&["cat".to_string()]);
+    /// let err = p.sentences(&["dog".to_string()], "p.json".as_ref()).unwrap_err();
+    /// assert!(err.to_string().contains("dog"));
+    /// ```
+    pub fn sentences(&self, class_names: &[String], path: &Path) -> Result<Vec<String>> {
+        let missing: Vec<&str> = class_names
+            .iter()
+            .filter(|c| !self.classes.contains_key(*c))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(FmError::BadPrompts {
+                path: path.to_path_buf(),
+                reason: format!("no description for class(es): {}", missing.join(", ")),
+            });
+        }
+        let unknown: Vec<&str> = self
+            .classes
+            .keys()
+            .filter(|k| !class_names.contains(k))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(FmError::BadPrompts {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "description(s) for class(es) not in the data: {}",
+                    unknown.join(", ")
+                ),
+            });
+        }
+        Ok(class_names
+            .iter()
+            .map(|c| self.template.replace("{}", &self.classes[c]))
+            .collect())
+    }
+}
