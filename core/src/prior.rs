@@ -1,0 +1,206 @@
+//! Pool class-prior estimation by EM (Saerens, Latinne, Decaestecker 2002).
+//!
+//! A classifier's posteriors `p_i` were calibrated for a training prior
+//! `pi_0` (uniform here: the FM is zero-shot and the small model is trained
+//! with balancing class weights). On a pool with another prior `pi`, the
+//! adjusted posteriors are `q_i ~ p_i * pi / pi_0`, and `pi` is the mean of
+//! the `q_i`: iterate to a fixed point.
+//!
+//! Each iteration is one pass over the pool, fed row by row so a pool can
+//! arrive in chunks. The per-pass sums are kept in fixed point (`u128` of
+//! `q * 2^52`): integer addition is associative, so the estimate is
+//! bit-identical for any chunking, thread count or shard merge order.
+
+use heapless::Vec;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::math::check_probabilities;
+
+const FIXED_SCALE: f64 = (1u64 << 52) as f64;
+
+/// EM state for at most `C` classes.
+///
+/// ```
+/// use coselect_core::{Config, PriorEm};
+/// // A pool where the classifier says "class 0" three times out of four.
+/// let rows = [[0.9f32, 0.1], [0.9, 0.1], [0.9, 0.1], [0.1, 0.9]];
+/// let cfg = Config::new(2, 1)?;
+/// let mut em = PriorEm::<2>::new(&cfg)?;
+/// while !em.is_done() {
+///     for (i, r) in rows.iter().enumerate() {
+///         em.push(i as u64, r)?;
+///     }
+///     em.end_pass()?;
+/// }
+/// assert!(em.prior()[0] > 0.75);
+/// # Ok::<(), coselect_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorEm<const C: usize> {
+    prior: Vec<f64, C>,
+    sums: Vec<u128, C>,
+    rows: u64,
+    iterations: u32,
+    last_change: f64,
+    done: bool,
+    tolerance: f64,
+    max_iterations: u32,
+    floor: f64,
+}
+
+impl<const C: usize> PriorEm<C> {
+    /// Starts from the uniform prior.
+    pub fn new(config: &Config) -> Result<Self> {
+        config.validate()?;
+        let classes = config.classes as usize;
+        if classes > C {
+            return Err(Error::CapacityExceeded {
+                needed: classes,
+                capacity: C,
+            });
+        }
+        let mut prior = Vec::new();
+        let mut sums = Vec::new();
+        for _ in 0..classes {
+            let _ = prior.push(1.0 / classes as f64);
+            let _ = sums.push(0u128);
+        }
+        Ok(PriorEm {
+            prior,
+            sums,
+            rows: 0,
+            iterations: 0,
+            last_change: f64::INFINITY,
+            done: false,
+            tolerance: config.em_tolerance as f64,
+            max_iterations: config.em_max_iterations,
+            floor: config.em_floor as f64,
+        })
+    }
+
+    /// The current estimate of the pool prior (sums to 1).
+    pub fn prior(&self) -> &[f64] {
+        &self.prior
+    }
+
+    /// Writes `log pi` as f32, the form the seed-mode scorer takes.
+    pub fn log_prior(&self, out: &mut [f32]) -> Result<()> {
+        if out.len() != self.prior.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.prior.len(),
+                found: out.len(),
+            });
+        }
+        for (o, &p) in out.iter_mut().zip(self.prior.iter()) {
+            *o = libm::log(p) as f32;
+        }
+        Ok(())
+    }
+
+    /// Whether EM has converged or hit its iteration limit.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Passes completed.
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// L1 change of the prior in the last pass.
+    pub fn last_change(&self) -> f64 {
+        self.last_change
+    }
+
+    /// Accumulates one pool row of posterior probabilities under the current
+    /// prior. `row_index` only labels errors.
+    pub fn push(&mut self, row_index: u64, probs: &[f32]) -> Result<()> {
+        let classes = self.prior.len();
+        check_probabilities(row_index, probs, classes)?;
+        // q ~ p * pi / pi_0 with pi_0 uniform: the constant cancels.
+        let mut z = 0.0f64;
+        for (&p, &pi) in probs.iter().zip(self.prior.iter()) {
+            z += p as f64 * pi;
+        }
+        if z <= 0.0 {
+            // All mass on classes the floor keeps at ~0 cannot happen with a
+            // positive floor; refuse rather than divide by zero.
+            return Err(Error::NotNormalized {
+                row: row_index,
+                sum: 0.0,
+            });
+        }
+        for ((s, &p), &pi) in self.sums.iter_mut().zip(probs).zip(self.prior.iter()) {
+            let q = (p as f64 * pi / z).clamp(0.0, 1.0);
+            *s += (q * FIXED_SCALE) as u128;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Adds the pass sums of another shard that used the same prior.
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        if self.prior != other.prior || self.iterations != other.iterations {
+            return Err(Error::StateMismatch);
+        }
+        for (s, &o) in self.sums.iter_mut().zip(other.sums.iter()) {
+            *s += o;
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// Ends a pass: updates the prior from the accumulated rows, floors it,
+    /// and reports whether EM is done.
+    pub fn end_pass(&mut self) -> Result<bool> {
+        if self.rows == 0 {
+            return Err(Error::EmptyPool);
+        }
+        let total: u128 = self.sums.iter().sum();
+        if total == 0 {
+            return Err(Error::EmptyPool);
+        }
+        let mut next: Vec<f64, C> = Vec::new();
+        for &s in self.sums.iter() {
+            let _ = next.push((s as f64 / total as f64).max(self.floor));
+        }
+        let norm: f64 = next.iter().sum();
+        let mut change = 0.0;
+        for (n, p) in next.iter_mut().zip(self.prior.iter()) {
+            *n /= norm;
+            change += libm::fabs(*n - *p);
+        }
+        self.prior = next;
+        for s in self.sums.iter_mut() {
+            *s = 0;
+        }
+        self.rows = 0;
+        self.iterations += 1;
+        self.last_change = change;
+        self.done = change < self.tolerance || self.iterations >= self.max_iterations;
+        Ok(self.done)
+    }
+
+    /// Runs EM to the end over an in-memory pool of `rows x classes`
+    /// probabilities (row-major). Returns the number of passes.
+    pub fn fit(&mut self, probs: &[f32]) -> Result<u32> {
+        let classes = self.prior.len();
+        if probs.is_empty() {
+            return Err(Error::EmptyPool);
+        }
+        if probs.len() % classes != 0 {
+            return Err(Error::LengthMismatch {
+                expected: (probs.len() / classes + 1) * classes,
+                found: probs.len(),
+            });
+        }
+        while !self.done {
+            for (i, row) in probs.chunks_exact(classes).enumerate() {
+                self.push(i as u64, row)?;
+            }
+            self.end_pass()?;
+        }
+        Ok(self.iterations)
+    }
+}
