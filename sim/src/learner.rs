@@ -1,0 +1,418 @@
+//! The small model: multinomial logistic regression on frozen FM embeddings.
+//!
+//! Objective (DESIGN.md, "Evaluation protocol"): `0.5 |W|^2 + C_reg * sum_i s_i * CE(W x_i + b, y_i)`
+//! with an unpenalised bias, `s_i = w_i * cw(y_i)` the sample weight times the class weight,
+//! `cw(c) = total weight / (classes present * weight of c)` (inverse labeled weight per class).
+//! Solved with argmin's L-BFGS (More-Thuente line search). linfa-logistic 0.7.1 was ruled out:
+//! its fit never reads sample weights, and pseudo-labels need weight 0.5 (see docs/simulate.md).
+//!
+//! Classes without a training row are not fitted (their unpenalised bias would run to -inf);
+//! they get the fixed probability [`ABSENT_PROB`] so that every log-probability stays finite.
+
+use std::cell::RefCell;
+
+use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::Matrix;
+
+/// Probability given to a class that had no training row.
+pub const ABSENT_PROB: f64 = 1e-6;
+
+/// Hyper-parameters of the small model and its solver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnerConfig {
+    /// Scale of the data term against `0.5 |W|^2` (DESIGN.md: 10).
+    pub c_reg: f64,
+    /// L-BFGS iteration cap.
+    pub max_iters: u64,
+    /// Stop when the gradient norm of the objective divided by the total data weight is below this.
+    pub tol_grad: f64,
+    /// Stop when the change of the objective divided by the total data weight is below this.
+    pub tol_cost: f64,
+    /// L-BFGS history length.
+    pub history: usize,
+}
+
+impl Default for LearnerConfig {
+    fn default() -> Self {
+        Self { c_reg: 10.0, max_iters: 300, tol_grad: 1e-5, tol_cost: 1e-9, history: 10 }
+    }
+}
+
+/// A weighted training set: pool rows, their labels and per-sample weights.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainSet {
+    /// Row indices into the embedding matrix.
+    pub rows: Vec<usize>,
+    /// Label of each row.
+    pub labels: Vec<usize>,
+    /// Weight of each row (1 for a human label, e.g. 0.5 for a pseudo-label).
+    pub weights: Vec<f64>,
+}
+
+impl TrainSet {
+    /// Human labels, weight 1 each.
+    pub fn human(rows: &[usize], labels: &[usize]) -> Self {
+        Self { rows: rows.to_vec(), labels: labels.to_vec(), weights: vec![1.0; rows.len()] }
+    }
+
+    /// Adds one row.
+    pub fn push(&mut self, row: usize, label: usize, weight: f64) {
+        self.rows.push(row);
+        self.labels.push(label);
+        self.weights.push(weight);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// A fitted multinomial logistic regression.
+///
+/// ```
+/// use coselect_sim::{LearnerConfig, LogReg, Matrix, TrainSet};
+/// let x = Matrix::new(4, 1, vec![-2.0, -1.0, 1.0, 2.0]);
+/// let set = TrainSet::human(&[0, 1, 2, 3], &[0, 0, 1, 1]);
+/// let model = LogReg::fit(&x, &set, 2, &LearnerConfig::default(), None);
+/// let lp = model.log_proba(&x);
+/// assert_eq!(lp.argmax_row(0), 0);
+/// assert_eq!(lp.argmax_row(3), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogReg {
+    n_classes: usize,
+    dim: usize,
+    /// Fitted classes, ascending.
+    present: Vec<usize>,
+    /// `present.len() x dim`, row-major.
+    w: Vec<f64>,
+    bias: Vec<f64>,
+    iterations: u64,
+}
+
+impl LogReg {
+    /// Fits on `set` (rows of `x`), warm-started from `warm` where it knows a class.
+    ///
+    /// # Panics
+    /// When a label is `>= n_classes` or the set's vectors differ in length.
+    pub fn fit(x: &Matrix, set: &TrainSet, n_classes: usize, cfg: &LearnerConfig, warm: Option<&LogReg>) -> LogReg {
+        assert!(set.labels.len() == set.rows.len() && set.weights.len() == set.rows.len());
+        let dim = x.cols();
+        let mut class_weight = vec![0.0f64; n_classes];
+        for (&y, &w) in set.labels.iter().zip(&set.weights) {
+            assert!(y < n_classes, "label {y} out of range");
+            class_weight[y] += w.max(0.0);
+        }
+        let present: Vec<usize> = (0..n_classes).filter(|&c| class_weight[c] > 0.0).collect();
+        let p = present.len();
+        let mut model = LogReg { n_classes, dim, present: present.clone(), w: vec![0.0; p * dim], bias: vec![0.0; p], iterations: 0 };
+        if p < 2 {
+            return model;
+        }
+        if let Some(old) = warm.filter(|m| m.dim == dim && m.n_classes == n_classes) {
+            for (k, &c) in present.iter().enumerate() {
+                if let Some(j) = old.present.iter().position(|&oc| oc == c) {
+                    model.w[k * dim..(k + 1) * dim].copy_from_slice(&old.w[j * dim..(j + 1) * dim]);
+                    model.bias[k] = old.bias[j];
+                }
+            }
+        }
+        let total: f64 = class_weight.iter().sum();
+        let mut slot = vec![usize::MAX; n_classes];
+        for (k, &c) in present.iter().enumerate() {
+            slot[c] = k;
+        }
+        let mut xs = Vec::with_capacity(set.len() * dim);
+        let mut ys = Vec::with_capacity(set.len());
+        let mut ss = Vec::with_capacity(set.len());
+        for ((&r, &y), &w) in set.rows.iter().zip(&set.labels).zip(&set.weights) {
+            if w <= 0.0 {
+                continue;
+            }
+            xs.extend(x.row(r).iter().map(|&v| v as f64));
+            ys.push(slot[y]);
+            ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
+        }
+        let scale = ss.iter().sum::<f64>();
+        let objective = Objective { x: xs, y: ys, s: ss, p, d: dim, inv_scale: 1.0 / scale, cache: RefCell::new(None) };
+        let mut theta = model.w.clone();
+        theta.extend_from_slice(&model.bias);
+        let (theta, iters) = objective.minimise(theta, cfg);
+        model.w.copy_from_slice(&theta[..p * dim]);
+        model.bias.copy_from_slice(&theta[p * dim..]);
+        model.iterations = iters;
+        model
+    }
+
+    /// Number of classes of the label space.
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Classes that had training rows.
+    pub fn present_classes(&self) -> &[usize] {
+        &self.present
+    }
+
+    /// L-BFGS iterations of the last fit.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// Log-probabilities of every row of `x` (rows x classes).
+    pub fn log_proba(&self, x: &Matrix) -> Matrix {
+        assert_eq!(x.cols(), self.dim, "embedding dimension differs from the model's");
+        let n = x.rows();
+        let p = self.present.len();
+        let c = self.n_classes;
+        let mut out = Matrix::zeros(n, c);
+        let absent = self.n_classes - p;
+        let log_absent = ABSENT_PROB.ln() as f32;
+        let log_mass = (1.0 - ABSENT_PROB * absent as f64).ln();
+        if p < 2 {
+            let v = if p == 1 { log_mass as f32 } else { -(c as f32).ln() };
+            for i in 0..n {
+                for (k, o) in out.row_mut(i).iter_mut().enumerate() {
+                    *o = if p == 0 || self.present[0] == k { v } else { log_absent };
+                }
+            }
+            return out;
+        }
+        let wf: Vec<f32> = self.w.iter().map(|&v| v as f32).collect();
+        let mut z = vec![0.0f32; n * p];
+        // SAFETY: the shapes and strides below describe the three buffers exactly.
+        unsafe {
+            matrixmultiply::sgemm(
+                n, self.dim, p, 1.0,
+                x.data().as_ptr(), self.dim as isize, 1,
+                wf.as_ptr(), 1, self.dim as isize,
+                0.0, z.as_mut_ptr(), p as isize, 1,
+            );
+        }
+        for i in 0..n {
+            let zi = &mut z[i * p..(i + 1) * p];
+            let mut m = f64::NEG_INFINITY;
+            for (k, v) in zi.iter_mut().enumerate() {
+                *v += self.bias[k] as f32;
+                m = m.max(*v as f64);
+            }
+            let s: f64 = zi.iter().map(|&v| (v as f64 - m).exp()).sum();
+            let lse = m + s.ln();
+            let row = out.row_mut(i);
+            row.fill(log_absent);
+            for (k, &cls) in self.present.iter().enumerate() {
+                row[cls] = (zi[k] as f64 - lse + log_mass) as f32;
+            }
+        }
+        out
+    }
+
+    /// Log-probabilities of the given rows of `x`.
+    pub fn log_proba_rows(&self, x: &Matrix, rows: &[usize]) -> Matrix {
+        self.log_proba(&x.select_rows(rows))
+    }
+
+    /// Objective value and gradient at the model's parameters on `set`, for checks.
+    /// The parameter layout is `W` (fitted classes x dim, row-major) then the biases.
+    pub fn objective_at(x: &Matrix, set: &TrainSet, n_classes: usize, cfg: &LearnerConfig, theta: &[f64]) -> (f64, Vec<f64>) {
+        let dim = x.cols();
+        let mut class_weight = vec![0.0f64; n_classes];
+        for (&y, &w) in set.labels.iter().zip(&set.weights) {
+            class_weight[y] += w.max(0.0);
+        }
+        let present: Vec<usize> = (0..n_classes).filter(|&c| class_weight[c] > 0.0).collect();
+        let p = present.len();
+        let total: f64 = class_weight.iter().sum();
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut ss = Vec::new();
+        for ((&r, &y), &w) in set.rows.iter().zip(&set.labels).zip(&set.weights) {
+            if w > 0.0 {
+                xs.extend(x.row(r).iter().map(|&v| v as f64));
+                ys.push(present.iter().position(|&c| c == y).unwrap_or(0));
+                ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
+            }
+        }
+        let o = Objective { x: xs, y: ys, s: ss, p, d: dim, inv_scale: 1.0, cache: RefCell::new(None) };
+        o.eval(theta)
+    }
+}
+
+/// The penalised, weighted cross-entropy, divided by the total data weight so that the solver's
+/// absolute tolerances mean the same at 10 and at 10,000 training rows.
+struct Objective {
+    x: Vec<f64>,
+    y: Vec<usize>,
+    s: Vec<f64>,
+    p: usize,
+    d: usize,
+    inv_scale: f64,
+    /// The line search asks for the cost and then the gradient at the same point: compute both once.
+    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+}
+
+impl Objective {
+    fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let (p, d) = (self.p, self.d);
+        let n = self.y.len();
+        let w = &theta[..p * d];
+        let b = &theta[p * d..];
+        let mut z = vec![0.0f64; n * p];
+        // SAFETY: X is n x d (row-major), W^T is read as d x p from the p x d buffer, Z is n x p.
+        unsafe {
+            matrixmultiply::dgemm(n, d, p, 1.0, self.x.as_ptr(), d as isize, 1, w.as_ptr(), 1, d as isize, 0.0, z.as_mut_ptr(), p as isize, 1);
+        }
+        let mut cost = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
+        let mut grad_b = vec![0.0f64; p];
+        for i in 0..n {
+            let zi = &mut z[i * p..(i + 1) * p];
+            let mut m = f64::NEG_INFINITY;
+            for (k, v) in zi.iter_mut().enumerate() {
+                *v += b[k];
+                m = m.max(*v);
+            }
+            let mut s = 0.0;
+            for v in zi.iter_mut() {
+                *v = (*v - m).exp();
+                s += *v;
+            }
+            let yi = self.y[i];
+            // zi now holds exp(z - m); the loss is lse - z_y = ln(s) - ln(zi[y]).
+            cost += self.s[i] * (s.ln() - zi[yi].ln());
+            for (k, v) in zi.iter_mut().enumerate() {
+                let g = self.s[i] * (*v / s - if k == yi { 1.0 } else { 0.0 });
+                *v = g;
+                grad_b[k] += g;
+            }
+        }
+        let mut grad = w.to_vec();
+        // SAFETY: G^T is read as p x n from the n x p buffer, X is n x d, the gradient is p x d.
+        unsafe {
+            matrixmultiply::dgemm(p, n, d, 1.0, z.as_ptr(), 1, p as isize, self.x.as_ptr(), d as isize, 1, 1.0, grad.as_mut_ptr(), d as isize, 1);
+        }
+        grad.extend_from_slice(&grad_b);
+        for g in grad.iter_mut() {
+            *g *= self.inv_scale;
+        }
+        (cost * self.inv_scale, grad)
+    }
+
+    fn cached(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((t, c, g)) = self.cache.borrow().as_ref() {
+            if t.as_slice() == theta {
+                return (*c, g.clone());
+            }
+        }
+        let (c, g) = self.eval(theta);
+        *self.cache.borrow_mut() = Some((theta.to_vec(), c, g.clone()));
+        (c, g)
+    }
+
+    fn minimise(self, theta0: Vec<f64>, cfg: &LearnerConfig) -> (Vec<f64>, u64) {
+        let run = || -> Result<(Vec<f64>, u64), ArgminError> {
+            let solver = LBFGS::new(MoreThuenteLineSearch::new(), cfg.history.max(1))
+                .with_tolerance_grad(cfg.tol_grad)?
+                .with_tolerance_cost(cfg.tol_cost)?;
+            let res = Executor::new(&self, solver).configure(|s| s.param(theta0.clone()).max_iters(cfg.max_iters)).run()?;
+            let state = res.state();
+            let best = state.get_best_param().or(state.get_param()).cloned().unwrap_or_else(|| theta0.clone());
+            Ok((best, state.get_iter()))
+        };
+        // A line search that cannot improve (already at the optimum from a warm start) is an error
+        // in argmin; the warm start is then the answer.
+        run().unwrap_or_else(|_| (theta0.clone(), 0))
+    }
+}
+
+impl CostFunction for &Objective {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, theta: &Self::Param) -> Result<f64, ArgminError> {
+        Ok(self.cached(theta).0)
+    }
+}
+
+impl Gradient for &Objective {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, theta: &Self::Param) -> Result<Vec<f64>, ArgminError> {
+        Ok(self.cached(theta).1)
+    }
+}
+
+/// Out-of-sample log-probabilities of each row of `set` by `folds`-fold cross-fitting.
+///
+/// Rows are split into folds stratified by label with a seeded shuffle; each fold is predicted by
+/// a model fitted on the other folds (with the set's weights). Returns `set.len() x n_classes`, in
+/// the order of `set.rows`. With fewer than two rows every row gets the uniform distribution.
+/// `warm` (e.g. the model fitted on all rows) warm-starts every fold, which saves most iterations.
+///
+/// ```
+/// use coselect_sim::{cross_fit, LearnerConfig, Matrix, TrainSet};
+/// let x = Matrix::new(6, 1, vec![-3.0, -2.0, -1.0, 1.0, 2.0, 3.0]);
+/// let set = TrainSet::human(&[0, 1, 2, 3, 4, 5], &[0, 0, 0, 1, 1, 1]);
+/// let lp = cross_fit(&x, &set, 2, &LearnerConfig::default(), 3, 42, None);
+/// assert_eq!(lp.rows(), 6);
+/// assert_eq!(lp.argmax_row(0), 0);
+/// assert_eq!(lp.argmax_row(5), 1);
+/// ```
+pub fn cross_fit(
+    x: &Matrix,
+    set: &TrainSet,
+    n_classes: usize,
+    cfg: &LearnerConfig,
+    folds: usize,
+    seed: u64,
+    warm: Option<&LogReg>,
+) -> Matrix {
+    use rand::seq::SliceRandom;
+    let n = set.len();
+    let mut out = Matrix::new(n, n_classes, vec![-(n_classes as f32).ln(); n * n_classes]);
+    let folds = folds.max(2).min(n);
+    if n < 2 {
+        return out;
+    }
+    let mut rng = crate::seed::rng_for(seed, "cross-fit", n as u64);
+    let mut fold_of = vec![0usize; n];
+    let mut next = 0usize;
+    for c in 0..n_classes {
+        let mut members: Vec<usize> = (0..n).filter(|&i| set.labels[i] == c).collect();
+        members.shuffle(&mut rng);
+        for i in members {
+            // Continue the round-robin across classes so that small classes do not all land in fold 0.
+            fold_of[i] = next % folds;
+            next += 1;
+        }
+    }
+    for f in 0..folds {
+        let mut train = TrainSet::default();
+        let mut held = Vec::new();
+        for i in 0..n {
+            if fold_of[i] == f {
+                held.push(i);
+            } else {
+                train.push(set.rows[i], set.labels[i], set.weights[i]);
+            }
+        }
+        if held.is_empty() {
+            continue;
+        }
+        let model = LogReg::fit(x, &train, n_classes, cfg, warm);
+        let rows: Vec<usize> = held.iter().map(|&i| set.rows[i]).collect();
+        let lp = model.log_proba_rows(x, &rows);
+        for (k, &i) in held.iter().enumerate() {
+            out.row_mut(i).copy_from_slice(lp.row(k));
+        }
+    }
+    out
+}

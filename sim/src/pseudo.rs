@@ -1,0 +1,95 @@
+//! The hook through which co-decided pseudo-labels and label trust enter training.
+//!
+//! Each round, after the batch is revealed, the loop asks the run's [`PseudoLabeler`] (if any):
+//! 1. [`PseudoLabeler::suspects`]: labeled rows to leave out of training (label trust);
+//! 2. trains the human-only model on the remaining human labels;
+//! 3. [`PseudoLabeler::pseudo_labels`]: given that model's log-probabilities on the pool, the
+//!    pseudo-labels of this round (recomputed each round, never accumulated);
+//! 4. refits on human labels (weight 1) plus pseudo-labels (their weights): the deployed model.
+//!
+//! The real co-decision labeler is built on `coselect-core` and returned by [`shared_labeler`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::learner::{LearnerConfig, LogReg};
+use crate::matrix::Matrix;
+use crate::options::MethodOptions;
+
+/// One pseudo-label: a pool row, its class and its training weight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PseudoLabel {
+    /// Pool row.
+    pub index: usize,
+    /// Class given to it.
+    pub class: usize,
+    /// Training weight (DESIGN.md: 0.5).
+    pub weight: f64,
+}
+
+/// What a labeler sees in a round.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelerContext<'a> {
+    /// Pool embeddings (N x D).
+    pub pool_x: &'a Matrix,
+    /// FM log-probabilities of the pool (N x C).
+    pub fm_log_probs: &'a Matrix,
+    /// Number of classes C.
+    pub n_classes: usize,
+    /// Labeled pool rows, in labeling order.
+    pub labeled: &'a [usize],
+    /// The annotator's (noisy) label of each labeled row.
+    pub labels: &'a [usize],
+    /// `true` for labeled pool rows.
+    pub is_labeled: &'a [bool],
+    /// Round (0 = cold start).
+    pub round: usize,
+    /// Seed of this run, for cross-fitting folds and anything else random.
+    pub seed: u64,
+    /// The small model's configuration, for cross-fitting with [`crate::cross_fit`].
+    pub learner: &'a LearnerConfig,
+    /// Last round's human-only model, to warm-start fits.
+    pub previous_human_model: Option<&'a LogReg>,
+}
+
+/// Produces label-trust decisions and co-decided pseudo-labels each round.
+///
+/// ```
+/// use coselect_sim::{LabelerContext, Matrix, PseudoLabel, PseudoLabeler};
+/// /// Pseudo-labels every unlabeled row the model is 99% sure of, with weight 0.5.
+/// struct Confident;
+/// impl PseudoLabeler for Confident {
+///     fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, model: &Matrix, _suspects: &[usize]) -> Vec<PseudoLabel> {
+///         (0..model.rows())
+///             .filter(|&i| !ctx.is_labeled[i])
+///             .filter_map(|i| {
+///                 let c = model.argmax_row(i);
+///                 (model.row(i)[c] > 0.99f32.ln()).then_some(PseudoLabel { index: i, class: c, weight: 0.5 })
+///             })
+///             .collect()
+///     }
+/// }
+/// ```
+pub trait PseudoLabeler: Send {
+    /// Labeled pool rows whose human label should not be trusted this round (default: none).
+    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Vec<usize> {
+        let _ = ctx;
+        Vec::new()
+    }
+
+    /// The pseudo-labels of this round, from the human-only model's log-probabilities on the pool
+    /// (`human_log_probs`, N x C) trained without `suspects`. Rows must be unlabeled.
+    fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, human_log_probs: &Matrix, suspects: &[usize]) -> Vec<PseudoLabel>;
+}
+
+/// Makes a fresh labeler for a run (each run owns its labeler, so labelers may keep state).
+pub type LabelerFactory = Arc<dyn Fn(&MethodOptions) -> Box<dyn PseudoLabeler> + Send + Sync>;
+
+/// The co-decision pseudo-labeler that every strategy gets under `--learner pseudo`.
+///
+/// This is where the `coselect-core` co-decision labeler is wired in; until it is, there is none
+/// and the pseudo learner cannot run (the harness says so and runs the plain learner only).
+pub fn shared_labeler() -> Option<LabelerFactory> {
+    None
+}
