@@ -93,6 +93,41 @@ pub fn candidacy_unchecked(
     Some((cf as u32, conf))
 }
 
+/// The per-class acceptance thresholds from the counts `sigma[c]` of
+/// candidates with confidence at least `co_confidence`, among `unlabeled`
+/// rows: `beta_c = sigma_c / max(max sigma, unlabeled - sum sigma, 1)`,
+/// `T_c = max(co_confidence * beta_c / (2 - beta_c), co_floor)`.
+///
+/// ```
+/// let mut t = [0.0; 2];
+/// coselect_core::flexmatch_thresholds(&[100, 0], 200, 0.8, 0.5, &mut t)?;
+/// assert_eq!(t, [0.8, 0.5]); // a learned class keeps the full bar
+/// # Ok::<(), coselect_core::Error>(())
+/// ```
+pub fn flexmatch_thresholds(
+    sigma: &[u64],
+    unlabeled: u64,
+    co_confidence: f32,
+    co_floor: f32,
+    out: &mut [f32],
+) -> Result<()> {
+    if out.len() != sigma.len() {
+        return Err(Error::LengthMismatch {
+            expected: sigma.len(),
+            found: out.len(),
+        });
+    }
+    let max_sigma = sigma.iter().copied().max().unwrap_or(0);
+    let total: u64 = sigma.iter().sum();
+    let denom = max_sigma.max(unlabeled.saturating_sub(total)).max(1) as f64;
+    for (t, &s) in out.iter_mut().zip(sigma) {
+        let beta = s as f64 / denom;
+        let warped = co_confidence as f64 * beta / (2.0 - beta);
+        *t = (warped as f32).max(co_floor);
+    }
+    Ok(())
+}
+
 /// One round of co-decision over the unlabeled pool, for at most `C`
 /// classes keeping at most `N` pseudo-labels per class.
 ///
@@ -218,21 +253,13 @@ impl<const C: usize, const N: usize> CoDecider<C, N> {
 
     /// The FlexMatch-style thresholds `T_c` of this round into `out`.
     pub fn thresholds(&self, out: &mut [f32]) -> Result<()> {
-        if out.len() != self.sigma.len() {
-            return Err(Error::LengthMismatch {
-                expected: self.sigma.len(),
-                found: out.len(),
-            });
-        }
-        let max_sigma = self.sigma.iter().copied().max().unwrap_or(0);
-        let total: u64 = self.sigma.iter().sum();
-        let denom = max_sigma.max(self.unlabeled.saturating_sub(total)).max(1) as f64;
-        for (t, &s) in out.iter_mut().zip(self.sigma.iter()) {
-            let beta = s as f64 / denom;
-            let warped = self.co_confidence as f64 * beta / (2.0 - beta);
-            *t = (warped as f32).max(self.co_floor);
-        }
-        Ok(())
+        flexmatch_thresholds(
+            &self.sigma,
+            self.unlabeled,
+            self.co_confidence,
+            self.co_floor,
+            out,
+        )
     }
 
     /// Writes the accepted pseudo-labels into `out`, class by class, most

@@ -70,11 +70,11 @@ mod topk;
 mod trust;
 
 pub use calibrate::{fit_fusion, fit_temperature, CalibrationRows, Fusion};
-pub use codecide::{candidacy, candidacy_unchecked, CoDecider, PseudoLabel};
+pub use codecide::{candidacy, candidacy_unchecked, flexmatch_thresholds, CoDecider, PseudoLabel};
 pub use config::{Config, CONFIG_VERSION, MAX_CLASSES};
 pub use error::{Error, Result};
 pub use prior::PriorEm;
 pub use score::{class_mode, Reason, Scorer};
-pub use select::{Pick, Selector, SELECTOR_VERSION};
+pub use select::{round_robin, Pick, Selector, SELECTOR_VERSION};
 pub use topk::{BoundedTopK, Entry};
 pub use trust::{judge_label, Verdict};

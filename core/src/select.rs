@@ -182,59 +182,17 @@ impl<const C: usize, const K: usize> Selector<C, K> {
                 pool: self.pushed,
             });
         }
-        if out.len() < k {
-            return Err(Error::BufferTooSmall);
-        }
-        let classes = self.counts.len();
-        let mut quotas = [0u32; C];
-        water_fill(&self.counts, self.k, &mut quotas[..classes])?;
-        // Turn order: fewest labels first, then lower class index.
-        let mut order = [0usize; C];
-        for (c, o) in order.iter_mut().enumerate().take(classes) {
-            *o = c;
-        }
-        let counts = &self.counts;
-        order[..classes].sort_unstable_by_key(|&c| (counts[c], c));
-        // Cursor into each class's list, counted from the best end.
-        let mut cursor = [0usize; C];
         for h in self.heaps.iter_mut() {
             h.sort_best_last();
         }
-        let mut filled = 0usize;
-        while filled < k {
-            let mut progressed = false;
-            for &c in order[..classes].iter() {
-                if filled == k {
-                    break;
-                }
-                if quotas[c] == 0 {
-                    continue;
-                }
-                let list = self.heaps[c].as_slice();
-                while cursor[c] < list.len() {
-                    let e = list[list.len() - 1 - cursor[c]];
-                    cursor[c] += 1;
-                    if !out[..filled].iter().any(|p| p.index == e.index) {
-                        out[filled] = Pick {
-                            index: e.index,
-                            class: c as u32,
-                            score: e.score,
-                            reason: class_mode(self.counts[c], self.seed_min),
-                        };
-                        filled += 1;
-                        quotas[c] -= 1;
-                        progressed = true;
-                        break;
-                    }
-                }
-            }
-            if !progressed {
-                // Only a state whose heaps hold fewer than min(k, pushed)
-                // rows gets here; `check` refuses such states on decoding.
-                return Err(Error::Corrupt);
-            }
-        }
-        Ok(filled)
+        let heaps = &self.heaps;
+        round_robin::<C>(
+            &self.counts,
+            self.k,
+            self.seed_min,
+            |c| heaps[c].as_slice(),
+            out,
+        )
     }
 
     /// Writes the state as postcard bytes (version first) into `buf`.
@@ -265,6 +223,91 @@ impl<const C: usize, const K: usize> Selector<C, K> {
         let per_heap = 5 + 10 + 14 * K;
         3 + 5 + 5 + 10 + 10 + 5 * self.counts.len() + 10 + per_heap * self.counts.len()
     }
+}
+
+/// The round-robin of the selection over per-class candidate lists, each
+/// sorted worst first, best last (as [`BoundedTopK::sort_best_last`] leaves
+/// them). `C` bounds the classes. Budget split by water-filling on `counts`;
+/// turns go to the class with the fewest labels first, then the lower index;
+/// each turn takes the class's best row not yet taken. Writes `out[..k]` and
+/// returns `k`.
+///
+/// This is the one implementation of the rule: [`Selector::finish`] calls it,
+/// and hosts that keep their per-class lists elsewhere (boxed, on a GPU) call
+/// it too, so every backend selects the same rows.
+///
+/// ```
+/// use coselect_core::{round_robin, Entry, Pick};
+/// let a = [Entry::new(0.1, 5), Entry::new(0.9, 2)]; // class 0, best last
+/// let b = [Entry::new(0.3, 7), Entry::new(0.8, 2)]; // class 1
+/// let mut out = [Pick::default(); 2];
+/// let lists = [&a[..], &b[..]];
+/// round_robin::<2>(&[4, 4], 2, 3, |c| lists[c], &mut out)?;
+/// assert_eq!((out[0].index, out[1].index), (2, 7)); // row 2 is class 0's
+/// # Ok::<(), coselect_core::Error>(())
+/// ```
+pub fn round_robin<'a, const C: usize>(
+    counts: &[u32],
+    k: u32,
+    seed_min: u32,
+    lists: impl Fn(usize) -> &'a [Entry],
+    out: &mut [Pick],
+) -> Result<usize> {
+    let classes = counts.len();
+    if classes > C {
+        return Err(Error::CapacityExceeded {
+            needed: classes,
+            capacity: C,
+        });
+    }
+    let k_usize = k as usize;
+    if out.len() < k_usize {
+        return Err(Error::BufferTooSmall);
+    }
+    let mut quotas = [0u32; C];
+    water_fill(counts, k, &mut quotas[..classes])?;
+    let mut order = [0usize; C];
+    for (c, o) in order.iter_mut().enumerate().take(classes) {
+        *o = c;
+    }
+    order[..classes].sort_unstable_by_key(|&c| (counts[c], c));
+    // Cursor into each class's list, counted from the best end.
+    let mut cursor = [0usize; C];
+    let mut filled = 0usize;
+    while filled < k_usize {
+        let mut progressed = false;
+        for &c in order[..classes].iter() {
+            if filled == k_usize {
+                break;
+            }
+            if quotas[c] == 0 {
+                continue;
+            }
+            let list = lists(c);
+            while cursor[c] < list.len() {
+                let e = list[list.len() - 1 - cursor[c]];
+                cursor[c] += 1;
+                if !out[..filled].iter().any(|p| p.index == e.index) {
+                    out[filled] = Pick {
+                        index: e.index,
+                        class: c as u32,
+                        score: e.score,
+                        reason: class_mode(counts[c], seed_min),
+                    };
+                    filled += 1;
+                    quotas[c] -= 1;
+                    progressed = true;
+                    break;
+                }
+            }
+        }
+        if !progressed {
+            // Lists shorter than min(k, pool) per class: a caller bug or a
+            // corrupt state (decoding refuses those).
+            return Err(Error::Corrupt);
+        }
+    }
+    Ok(filled)
 }
 
 impl<const C: usize, const K: usize> Serialize for Selector<C, K> {
