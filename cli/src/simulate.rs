@@ -1,8 +1,155 @@
-//! `coselect simulate` (being built; see the tracker).
+//! `coselect simulate`: the active learning loop on a dataset folder, with savings, curves and
+//! plots (coselect-sim does the work; this file turns flags into an experiment).
 
-#[derive(clap::Args)]
-pub struct Args {}
+use std::path::PathBuf;
+use std::time::Instant;
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`coselect simulate` is not built yet")
+use anyhow::{bail, Context};
+use coselect_sim::{report, ExperimentConfig, Imbalance, LearnerChoice, MethodOptions, Setting};
+
+/// Learner for the baselines.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Learner {
+    /// Human labels only.
+    Plain,
+    /// Human labels plus the co-decided pseudo-labels.
+    Pseudo,
+    /// Both comparisons.
+    Both,
+}
+
+/// Named grids of settings.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Preset {
+    /// Merge 3 and long tail 50, each with and without 10% noise (batch 30 and 50, 25 rounds).
+    Paper,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Dataset folder (embeddings.npy, fm_scores.npy, labels.npy, meta.json).
+    #[arg(long, default_value = "data/wordnet-nouns")]
+    pub data: PathBuf,
+    /// Folder receiving results.json, results.csv, summary.json and the plots.
+    #[arg(long, default_value = "simulate-out")]
+    pub out: PathBuf,
+    /// Merge imbalance: keep classes 0..K-2, merge the rest into class K-1 (default: 3).
+    #[arg(long, value_name = "K", conflicts_with = "long_tail")]
+    pub merge: Option<usize>,
+    /// Long-tail imbalance with this ratio of largest to smallest class.
+    #[arg(long, value_name = "RHO")]
+    pub long_tail: Option<f64>,
+    /// Fraction of pool labels flipped to another class.
+    #[arg(long, default_value_t = 0.1, value_name = "P")]
+    pub noise: f64,
+    /// Number of seeds (0..N).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub seeds: u64,
+    /// Labels per round (default 30; the paper preset uses 50 for long tail).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Rounds, the first included (default 25).
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Comma-separated strategy names (default: every registered one).
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<String>>,
+    /// Learner of the baselines.
+    #[arg(long, value_enum, default_value_t = Learner::Both)]
+    pub learner: Learner,
+    /// Run a named grid instead of one setting.
+    #[arg(long, value_enum, conflicts_with_all = ["merge", "long_tail"])]
+    pub preset: Option<Preset>,
+    /// Ablation of ours: no FM prior.
+    #[arg(long)]
+    pub no_prior: bool,
+    /// Ablation of ours: no class-balanced quotas.
+    #[arg(long)]
+    pub no_balance: bool,
+    /// Ablation of ours: no seed mode for rare classes.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// Ablation of ours: no label trust.
+    #[arg(long)]
+    pub no_trust: bool,
+    /// Ablation of ours: no co-decided pseudo-labels.
+    #[arg(long)]
+    pub no_pseudo: bool,
+    /// Skip the SVG/PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn settings(args: &Args) -> anyhow::Result<Vec<Setting>> {
+    let rounds = args.rounds.unwrap_or(25);
+    if let Some(Preset::Paper) = args.preset {
+        let mut out = Vec::new();
+        for noise in [0.1, 0.0] {
+            out.push(Setting::new(Imbalance::Merge { k: 3 }, noise, args.batch.unwrap_or(30), rounds));
+            out.push(Setting::new(Imbalance::LongTail { rho: 50.0 }, noise, args.batch.unwrap_or(50), rounds));
+        }
+        return Ok(out);
+    }
+    let imbalance = match (args.merge, args.long_tail) {
+        (Some(k), None) => Imbalance::Merge { k },
+        (None, Some(rho)) => Imbalance::LongTail { rho },
+        (None, None) => Imbalance::Merge { k: 3 },
+        (Some(_), Some(_)) => bail!("--merge and --long-tail exclude each other"),
+    };
+    Ok(vec![Setting::new(imbalance, args.noise, args.batch.unwrap_or(30), rounds)])
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if args.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let ds = coselect_sim::Dataset::load(&args.data).with_context(|| format!("loading the dataset folder {}", args.data.display()))?;
+    let mut cfg = ExperimentConfig::new(settings(&args)?);
+    cfg.seeds = (0..args.seeds).collect();
+    if let Some(s) = &args.strategies {
+        cfg.strategies = s.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+    }
+    cfg.learner = match args.learner {
+        Learner::Plain => LearnerChoice::Plain,
+        Learner::Pseudo => LearnerChoice::Pseudo,
+        Learner::Both => LearnerChoice::Both,
+    };
+    cfg.options = MethodOptions {
+        no_prior: args.no_prior,
+        no_balance: args.no_balance,
+        no_seed: args.no_seed,
+        no_trust: args.no_trust,
+        no_pseudo: args.no_pseudo,
+    };
+    cfg.progress = !args.quiet;
+    eprintln!(
+        "coselect simulate: {} ({} rows, {} classes, dim {}); settings: {}; {} seeds; strategies: {}",
+        args.data.display(),
+        ds.len(),
+        ds.n_classes(),
+        ds.dim(),
+        cfg.settings.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+        cfg.seeds.len(),
+        cfg.strategies.join(", "),
+    );
+    let results = coselect_sim::run_experiment(&ds, &cfg)?;
+    for note in &results.config.notes {
+        eprintln!("note: {note}");
+    }
+    print!("{}", report::table(&results.summary));
+    report::write_outputs(&results, &args.out)?;
+    if !args.no_plots {
+        coselect_sim::plot::plot_curves(&results.summary, &args.out)?;
+    }
+    println!(
+        "\nwrote {} (results.json, results.csv, summary.json{}); wall time {:.1} s",
+        args.out.display(),
+        if args.no_plots { "" } else { ", curves-*.svg/png" },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -1,0 +1,223 @@
+//! The loop end to end on synthetic data: determinism, shared round 0, the pseudo learner hook,
+//! within-round oracle queries, contract checks, outputs and plots.
+
+use std::sync::Arc;
+
+use coselect_sim::active_loop::run_one;
+use coselect_sim::setting::prepare;
+use coselect_sim::*;
+
+fn dataset() -> (tempfile::TempDir, Dataset) {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic::write_blobs(dir.path(), 600, 12, 5, 21).unwrap();
+    let ds = Dataset::load(dir.path()).unwrap();
+    (dir, ds)
+}
+
+fn setting() -> Setting {
+    Setting::new(Imbalance::Merge { k: 3 }, 0.1, 12, 4)
+}
+
+/// Pseudo-labels the unlabeled rows where the human-only model is >= 90% sure, weight 0.5, and
+/// distrusts labeled rows whose label the FM gives < 1% (a simple hook standing in for the real one).
+struct TestLabeler;
+
+impl PseudoLabeler for TestLabeler {
+    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Vec<usize> {
+        ctx.labeled
+            .iter()
+            .zip(ctx.labels)
+            .filter(|(&i, &y)| ctx.fm_log_probs.row(i)[y] < 0.01f32.ln())
+            .map(|(&i, _)| i)
+            .collect()
+    }
+
+    fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, lp: &Matrix, _suspects: &[usize]) -> Vec<PseudoLabel> {
+        (0..lp.rows())
+            .filter(|&i| !ctx.is_labeled[i])
+            .filter_map(|i| {
+                let c = lp.argmax_row(i);
+                (lp.row(i)[c] >= 0.9f32.ln()).then_some(PseudoLabel { index: i, class: c, weight: 0.5 })
+            })
+            .collect()
+    }
+}
+
+fn test_factory() -> LabelerFactory {
+    Arc::new(|_: &MethodOptions| Box::new(TestLabeler) as Box<dyn PseudoLabeler>)
+}
+
+fn metrics_only(r: &Results) -> Vec<(String, LearnerMode, u64, Vec<(usize, f64, f64, f64, Vec<usize>, usize)>)> {
+    r.runs
+        .iter()
+        .map(|run| {
+            (
+                run.strategy.clone(),
+                run.learner,
+                run.seed,
+                run.rounds
+                    .iter()
+                    .map(|x| (x.budget, x.balanced_accuracy, x.min_recall, x.macro_f1, x.labeled_per_class.clone(), x.pseudo_labels))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let (_d, ds) = dataset();
+    let mut cfg = ExperimentConfig::new(vec![setting()]);
+    cfg.seeds = vec![0, 1];
+    cfg.labeler = Some(test_factory());
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run_experiment(&ds, &cfg)).unwrap();
+    let two = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| run_experiment(&ds, &cfg)).unwrap();
+    assert_eq!(metrics_only(&one), metrics_only(&two));
+    assert_eq!(one.summary, two.summary);
+    // 2 seeds x 5 strategies x 2 learners.
+    assert_eq!(one.runs.len(), 20);
+}
+
+#[test]
+fn baselines_share_the_round_zero_draw_and_fm_balanced_uses_the_prior() {
+    let (_d, ds) = dataset();
+    let mut cfg = ExperimentConfig::new(vec![setting()]);
+    cfg.seeds = vec![3];
+    cfg.learner = LearnerChoice::Plain;
+    let r = run_experiment(&ds, &cfg).unwrap();
+    let first = |name: &str| r.runs.iter().find(|x| x.strategy == name).unwrap().rounds[0].clone();
+    for name in ["confidence", "margin", "entropy"] {
+        assert_eq!(first(name).labeled_per_class, first("random").labeled_per_class);
+        assert_eq!(first(name).balanced_accuracy, first("random").balanced_accuracy);
+    }
+    // FM-balanced labels its cold-start batch by FM pseudo-label: 4 per class of 3.
+    let prep = prepare(&ds, &setting(), 3).unwrap();
+    let fm_b = first("fm-balanced");
+    assert_eq!(fm_b.budget, 12);
+    let _ = prep;
+}
+
+#[test]
+fn pseudo_learner_uses_the_hook_and_reports_its_precision() {
+    let (_d, ds) = dataset();
+    let s = setting();
+    let prep = prepare(&ds, &s, 0).unwrap();
+    let cfg = LearnerConfig::default();
+    let plain = run_one(&prep, &s, 0, strategy::build("margin", &MethodOptions::default()).unwrap(), LearnerMode::Plain, None, &cfg, &|| {}).unwrap();
+    let pseudo = run_one(
+        &prep,
+        &s,
+        0,
+        strategy::build("margin", &MethodOptions::default()).unwrap(),
+        LearnerMode::Pseudo,
+        Some(Box::new(TestLabeler)),
+        &cfg,
+        &|| {},
+    )
+    .unwrap();
+    assert!(plain.rounds.iter().all(|r| r.pseudo_labels == 0 && r.pseudo_precision.is_none()));
+    assert!(pseudo.rounds.iter().all(|r| r.pseudo_labels > 0));
+    let last = pseudo.rounds.last().unwrap();
+    let p = last.pseudo_precision.unwrap();
+    assert!(p > 0.5 && p <= 1.0, "pseudo precision {p}");
+    // Round 0 is the same draw with the same human labels; the learners differ after it.
+    assert_eq!(plain.rounds[0].labeled_per_class, pseudo.rounds[0].labeled_per_class);
+    assert_ne!(plain.rounds[0].balanced_accuracy, pseudo.rounds[0].balanced_accuracy);
+    if let (Some(prec), true) = (last.suspect_precision, last.suspects > 0) {
+        assert!((0.0..=1.0).contains(&prec));
+    }
+}
+
+/// Reveals half of its batch one by one through the oracle, returns the rest.
+struct Revealer;
+
+impl Strategy for Revealer {
+    fn name(&self) -> &str {
+        "revealer"
+    }
+    fn select(&mut self, ctx: &mut SelectContext<'_>) -> Result<Vec<usize>> {
+        let pool = ctx.unlabeled();
+        let half = ctx.batch / 2;
+        let mut seen = Vec::new();
+        for &i in pool.iter().take(half) {
+            seen.push(ctx.oracle.reveal(i)?);
+        }
+        assert_eq!(ctx.oracle.remaining(), ctx.batch - half);
+        // Rows revealed by the oracle are no longer unlabeled.
+        let rest: Vec<usize> = ctx.unlabeled().into_iter().take(ctx.batch - half).collect();
+        assert!(rest.iter().all(|i| !pool[..half].contains(i)));
+        Ok(rest)
+    }
+}
+
+/// Returns a row twice.
+struct Repeater;
+
+impl Strategy for Repeater {
+    fn name(&self) -> &str {
+        "repeater"
+    }
+    fn select(&mut self, ctx: &mut SelectContext<'_>) -> Result<Vec<usize>> {
+        let u = ctx.unlabeled();
+        let mut v = vec![u[0]; 2];
+        v.extend(u.into_iter().skip(1).take(ctx.batch - 2));
+        Ok(v)
+    }
+}
+
+#[test]
+fn oracle_reveals_count_against_the_batch_and_bad_batches_fail() {
+    let (_d, ds) = dataset();
+    let s = setting();
+    let prep = prepare(&ds, &s, 0).unwrap();
+    let cfg = LearnerConfig::default();
+    let r = run_one(&prep, &s, 0, Box::new(Revealer), LearnerMode::Plain, None, &cfg, &|| {}).unwrap();
+    assert_eq!(r.rounds.iter().map(|x| x.budget).collect::<Vec<_>>(), vec![12, 24, 36, 48]);
+    let e = run_one(&prep, &s, 0, Box::new(Repeater), LearnerMode::Plain, None, &cfg, &|| {}).unwrap_err();
+    assert!(matches!(e, SimError::Selection { round: 1, .. }), "{e}");
+}
+
+#[test]
+fn active_learning_beats_nothing_and_outputs_are_written() {
+    let (_d, ds) = dataset();
+    let mut cfg = ExperimentConfig::new(vec![setting()]);
+    cfg.seeds = vec![0, 1];
+    cfg.labeler = Some(test_factory());
+    let r = run_experiment(&ds, &cfg).unwrap();
+    for c in &r.summary.curves {
+        assert!(c.final_mean() > 0.5, "{} {:?} ends at {}", c.strategy, c.learner, c.final_mean());
+    }
+    assert_eq!(r.summary.comparisons.len(), 2);
+    let out = tempfile::tempdir().unwrap();
+    report::write_outputs(&r, out.path()).unwrap();
+    let csv = std::fs::read_to_string(out.path().join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 5 * 2 * 4);
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["comparisons"].as_array().unwrap().len(), 2);
+    let back: Results = serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(back.runs.len(), r.runs.len());
+    let files = plot::plot_curves(&r.summary, out.path()).unwrap();
+    assert_eq!(files.len(), 4);
+    let png = std::fs::read(out.path().join("curves-merge3-noise0.1-plain.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(out.path().join("curves-merge3-noise0.1-pseudo.svg")).unwrap();
+    assert!(svg.contains("balanced accuracy") && svg.contains("margin (pseudo)"));
+    let table = report::table(&r.summary);
+    assert!(table.contains("savings/best") && table.contains("fm-balanced"));
+}
+
+#[test]
+fn pseudo_learner_without_a_labeler_is_a_clear_error_and_both_degrades_to_plain() {
+    let (_d, ds) = dataset();
+    let mut cfg = ExperimentConfig::new(vec![setting()]);
+    cfg.seeds = vec![0];
+    cfg.strategies = vec!["random".into()];
+    if pseudo::shared_labeler().is_none() {
+        cfg.learner = LearnerChoice::Pseudo;
+        assert!(run_experiment(&ds, &cfg).unwrap_err().to_string().contains("pseudo-labeler"));
+        cfg.learner = LearnerChoice::Both;
+        let r = run_experiment(&ds, &cfg).unwrap();
+        assert_eq!(r.config.learner_modes, vec![LearnerMode::Plain]);
+        assert_eq!(r.config.notes.len(), 1);
+    }
+}
