@@ -88,8 +88,18 @@ fn settings(args: &Args) -> anyhow::Result<Vec<Setting>> {
     if let Some(Preset::Paper) = args.preset {
         let mut out = Vec::new();
         for noise in [0.1, 0.0] {
-            out.push(Setting::new(Imbalance::Merge { k: 3 }, noise, args.batch.unwrap_or(30), rounds));
-            out.push(Setting::new(Imbalance::LongTail { rho: 50.0 }, noise, args.batch.unwrap_or(50), rounds));
+            out.push(Setting::new(
+                Imbalance::Merge { k: 3 },
+                noise,
+                args.batch.unwrap_or(30),
+                rounds,
+            ));
+            out.push(Setting::new(
+                Imbalance::LongTail { rho: 50.0 },
+                noise,
+                args.batch.unwrap_or(50),
+                rounds,
+            ));
         }
         return Ok(out);
     }
@@ -99,7 +109,12 @@ fn settings(args: &Args) -> anyhow::Result<Vec<Setting>> {
         (None, None) => Imbalance::Merge { k: 3 },
         (Some(_), Some(_)) => bail!("--merge and --long-tail exclude each other"),
     };
-    Ok(vec![Setting::new(imbalance, args.noise, args.batch.unwrap_or(30), rounds)])
+    Ok(vec![Setting::new(
+        imbalance,
+        args.noise,
+        args.batch.unwrap_or(30),
+        rounds,
+    )])
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -107,11 +122,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
-    let ds = coselect_sim::Dataset::load(&args.data).with_context(|| format!("loading the dataset folder {}", args.data.display()))?;
+    let ds = coselect_sim::Dataset::load(&args.data)
+        .with_context(|| format!("loading the dataset folder {}", args.data.display()))?;
     let mut cfg = ExperimentConfig::new(settings(&args)?);
     cfg.seeds = (0..args.seeds).collect();
     if let Some(s) = &args.strategies {
-        cfg.strategies = s.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        cfg.strategies = s
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
     }
     cfg.learner = match args.learner {
         Learner::Plain => LearnerChoice::Plain,
@@ -148,7 +168,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "\nwrote {} (results.json, results.csv, summary.json{}); wall time {:.1} s",
         args.out.display(),
-        if args.no_plots { "" } else { ", curves-*.svg/png" },
+        if args.no_plots {
+            ""
+        } else {
+            ", curves-*.svg/png"
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(())

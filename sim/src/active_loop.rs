@@ -126,12 +126,17 @@ pub fn run_one(
     let mut records = Vec::with_capacity(setting.rounds);
 
     for round in 0..setting.rounds {
-        let sel_err = |reason: String| SimError::Selection { strategy: name.clone(), round, reason };
+        let sel_err = |reason: String| SimError::Selection {
+            strategy: name.clone(),
+            round,
+            reason,
+        };
         let started = Instant::now();
         let batch: Vec<usize> = if round == 0 && !strategy.cold_start() {
             initial_batch(seed, n, setting.batch)
         } else {
-            let mut oracle = Oracle::new(prep.pool_noisy.clone(), is_labeled.clone(), setting.batch);
+            let mut oracle =
+                Oracle::new(prep.pool_noisy.clone(), is_labeled.clone(), setting.batch);
             let picked = {
                 let mut ctx = SelectContext {
                     pool_x: &prep.pool_x,
@@ -163,14 +168,20 @@ pub fn run_one(
         };
         let select_seconds = started.elapsed().as_secs_f64();
         if batch.len() != setting.batch {
-            return Err(sel_err(format!("returned {} rows for a batch of {}", batch.len(), setting.batch)));
+            return Err(sel_err(format!(
+                "returned {} rows for a batch of {}",
+                batch.len(),
+                setting.batch
+            )));
         }
         for &i in &batch {
             if i >= n {
                 return Err(sel_err(format!("row {i} is outside the pool of {n}")));
             }
             if is_labeled[i] {
-                return Err(sel_err(format!("row {i} is labeled already or chosen twice")));
+                return Err(sel_err(format!(
+                    "row {i} is labeled already or chosen twice"
+                )));
             }
             is_labeled[i] = true;
             labeled.push(i);
@@ -189,11 +200,16 @@ pub fn run_one(
             learner,
             previous_human_model: human.as_ref(),
         };
-        suspects = labeler.as_mut().map(|l| l.suspects(&ctx)).unwrap_or_default();
+        suspects = labeler
+            .as_mut()
+            .map(|l| l.suspects(&ctx))
+            .unwrap_or_default();
         let mut distrusted = vec![false; n];
         for &s in &suspects {
             if s >= n || !is_labeled[s] {
-                return Err(sel_err(format!("label trust flagged row {s}, which is not labeled")));
+                return Err(sel_err(format!(
+                    "label trust flagged row {s}, which is not labeled"
+                )));
             }
             distrusted[s] = true;
         }
@@ -210,7 +226,11 @@ pub fn run_one(
                 let human_lp = new_human.log_proba(&prep.pool_x);
                 pseudo = l.pseudo_labels(&ctx, &human_lp, &suspects);
                 for p in &pseudo {
-                    if p.index >= n || is_labeled[p.index] || p.class >= c || !(p.weight >= 0.0 && p.weight.is_finite()) {
+                    if p.index >= n
+                        || is_labeled[p.index]
+                        || p.class >= c
+                        || !(p.weight >= 0.0 && p.weight.is_finite())
+                    {
                         return Err(sel_err(format!("invalid pseudo-label {p:?}")));
                     }
                 }
@@ -243,8 +263,14 @@ pub fn run_one(
             per_class[prep.pool_clean[i]] += 1;
             noisy_collected += usize::from(prep.pool_noisy[i] != prep.pool_clean[i]);
         }
-        let true_flags = suspects.iter().filter(|&&i| prep.pool_noisy[i] != prep.pool_clean[i]).count();
-        let correct_pl = pseudo.iter().filter(|p| prep.pool_clean[p.index] == p.class).count();
+        let true_flags = suspects
+            .iter()
+            .filter(|&&i| prep.pool_noisy[i] != prep.pool_clean[i])
+            .count();
+        let correct_pl = pseudo
+            .iter()
+            .filter(|p| prep.pool_clean[p.index] == p.class)
+            .count();
         records.push(RoundRecord {
             round,
             budget: labeled.len(),
@@ -254,8 +280,10 @@ pub fn run_one(
             labeled_per_class: per_class,
             noisy_collected,
             suspects: suspects.len(),
-            suspect_precision: (!suspects.is_empty()).then(|| true_flags as f64 / suspects.len() as f64),
-            suspect_recall: (noisy_collected > 0).then(|| true_flags as f64 / noisy_collected as f64),
+            suspect_precision: (!suspects.is_empty())
+                .then(|| true_flags as f64 / suspects.len() as f64),
+            suspect_recall: (noisy_collected > 0)
+                .then(|| true_flags as f64 / noisy_collected as f64),
             pseudo_labels: pseudo.len(),
             pseudo_precision: (!pseudo.is_empty()).then(|| correct_pl as f64 / pseudo.len() as f64),
             select_seconds,

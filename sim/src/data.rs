@@ -43,7 +43,10 @@ impl Dataset {
     /// # Ok(()) }
     /// ```
     pub fn load(dir: &Path) -> Result<Self> {
-        let bad = |reason: String| SimError::Dataset { path: dir.to_path_buf(), reason };
+        let bad = |reason: String| SimError::Dataset {
+            path: dir.to_path_buf(),
+            reason,
+        };
         if !dir.is_dir() {
             return Err(bad("not a directory".into()));
         }
@@ -51,12 +54,20 @@ impl Dataset {
         let fm_scores = read_float_matrix(&dir.join("fm_scores.npy"))?;
         let labels_raw = read_int_vector(&dir.join("labels.npy"))?;
         let meta_path = dir.join("meta.json");
-        let meta_text = std::fs::read_to_string(&meta_path)
-            .map_err(|source| SimError::Io { path: meta_path.clone(), source })?;
-        let meta: serde_json::Value = serde_json::from_str(&meta_text)
-            .map_err(|e| SimError::Meta { path: meta_path.clone(), reason: e.to_string() })?;
+        let meta_text = std::fs::read_to_string(&meta_path).map_err(|source| SimError::Io {
+            path: meta_path.clone(),
+            source,
+        })?;
+        let meta: serde_json::Value =
+            serde_json::from_str(&meta_text).map_err(|e| SimError::Meta {
+                path: meta_path.clone(),
+                reason: e.to_string(),
+            })?;
         if !meta.is_object() {
-            return Err(SimError::Meta { path: meta_path, reason: "not a JSON object".into() });
+            return Err(SimError::Meta {
+                path: meta_path,
+                reason: "not a JSON object".into(),
+            });
         }
 
         let n = embeddings.rows();
@@ -64,29 +75,52 @@ impl Dataset {
             return Err(bad("embeddings.npy is empty".into()));
         }
         if fm_scores.rows() != n {
-            return Err(bad(format!("fm_scores.npy has {} rows, embeddings.npy has {n}", fm_scores.rows())));
+            return Err(bad(format!(
+                "fm_scores.npy has {} rows, embeddings.npy has {n}",
+                fm_scores.rows()
+            )));
         }
         if labels_raw.len() != n {
-            return Err(bad(format!("labels.npy has {} rows, embeddings.npy has {n}", labels_raw.len())));
+            return Err(bad(format!(
+                "labels.npy has {} rows, embeddings.npy has {n}",
+                labels_raw.len()
+            )));
         }
         let c = fm_scores.cols();
         if c < 2 {
-            return Err(bad(format!("fm_scores.npy has {c} classes; at least 2 are needed")));
+            return Err(bad(format!(
+                "fm_scores.npy has {c} classes; at least 2 are needed"
+            )));
         }
         if let Some(i) = embeddings.data().iter().position(|x| !x.is_finite()) {
-            return Err(bad(format!("embeddings.npy holds a non-finite value at row {}", i / embeddings.cols())));
+            return Err(bad(format!(
+                "embeddings.npy holds a non-finite value at row {}",
+                i / embeddings.cols()
+            )));
         }
         // -inf is a legal log-probability; NaN and +inf are not.
-        if let Some(i) = fm_scores.data().iter().position(|x| x.is_nan() || *x == f32::INFINITY) {
-            return Err(bad(format!("fm_scores.npy holds NaN or +inf at row {}", i / c)));
+        if let Some(i) = fm_scores
+            .data()
+            .iter()
+            .position(|x| x.is_nan() || *x == f32::INFINITY)
+        {
+            return Err(bad(format!(
+                "fm_scores.npy holds NaN or +inf at row {}",
+                i / c
+            )));
         }
-        if let Some(i) = (0..n).find(|&i| fm_scores.row(i).iter().all(|x| *x == f32::NEG_INFINITY)) {
-            return Err(bad(format!("fm_scores.npy row {i} is -inf for every class")));
+        if let Some(i) = (0..n).find(|&i| fm_scores.row(i).iter().all(|x| *x == f32::NEG_INFINITY))
+        {
+            return Err(bad(format!(
+                "fm_scores.npy row {i} is -inf for every class"
+            )));
         }
         let mut labels = Vec::with_capacity(n);
         for (i, &y) in labels_raw.iter().enumerate() {
             if y < 0 || y as usize >= c {
-                return Err(bad(format!("labels.npy row {i} is {y}, outside 0..{c} (fm_scores.npy has {c} classes)")));
+                return Err(bad(format!(
+                    "labels.npy row {i} is {y}, outside 0..{c} (fm_scores.npy has {c} classes)"
+                )));
             }
             labels.push(y as usize);
         }
@@ -96,12 +130,19 @@ impl Dataset {
                 if names.len() != c {
                     return Err(SimError::Meta {
                         path: meta_path,
-                        reason: format!("class_names has {} entries, fm_scores.npy has {c} classes", names.len()),
+                        reason: format!(
+                            "class_names has {} entries, fm_scores.npy has {c} classes",
+                            names.len()
+                        ),
                     });
                 }
                 names
                     .iter()
-                    .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
                     .collect()
             }
             _ => (0..c).map(|k| format!("class{k}")).collect(),
@@ -111,14 +152,25 @@ impl Dataset {
         let test_mask = if split_path.exists() {
             let s = read_int_vector(&split_path)?;
             if s.len() != n {
-                return Err(bad(format!("split.npy has {} rows, embeddings.npy has {n}", s.len())));
+                return Err(bad(format!(
+                    "split.npy has {} rows, embeddings.npy has {n}",
+                    s.len()
+                )));
             }
             Some(s.iter().map(|&v| v != 0).collect())
         } else {
             None
         };
 
-        Ok(Self { path: dir.to_path_buf(), embeddings, fm_scores, labels, class_names, meta, test_mask })
+        Ok(Self {
+            path: dir.to_path_buf(),
+            embeddings,
+            fm_scores,
+            labels,
+            class_names,
+            meta,
+            test_mask,
+        })
     }
 
     /// Number of rows.
@@ -151,12 +203,23 @@ impl Dataset {
     }
 }
 
-fn open_npy(path: &Path) -> Result<(NpyFile<std::io::Cursor<Vec<u8>>>, TypeChar, u64)> {
-    let bytes = std::fs::read(path).map_err(|source| SimError::Io { path: path.to_path_buf(), source })?;
-    let npy_err = |reason: String| SimError::Npy { path: path.to_path_buf(), reason };
-    let npy = NpyFile::new(std::io::Cursor::new(bytes)).map_err(|e| npy_err(format!("unreadable header: {e}")))?;
+type InMemoryNpy = NpyFile<std::io::Cursor<Vec<u8>>>;
+
+fn open_npy(path: &Path) -> Result<(InMemoryNpy, TypeChar, u64)> {
+    let bytes = std::fs::read(path).map_err(|source| SimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let npy_err = |reason: String| SimError::Npy {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let npy = NpyFile::new(std::io::Cursor::new(bytes))
+        .map_err(|e| npy_err(format!("unreadable header: {e}")))?;
     if npy.order() == Order::Fortran && npy.shape().len() > 1 {
-        return Err(npy_err("Fortran order is not supported; write C order".into()));
+        return Err(npy_err(
+            "Fortran order is not supported; write C order".into(),
+        ));
     }
     let (tc, size) = match npy.dtype() {
         DType::Plain(ts) => (ts.type_char(), ts.size_field()),
@@ -166,7 +229,10 @@ fn open_npy(path: &Path) -> Result<(NpyFile<std::io::Cursor<Vec<u8>>>, TypeChar,
 }
 
 fn truncated(path: &Path, e: std::io::Error) -> SimError {
-    SimError::Npy { path: path.to_path_buf(), reason: format!("data unreadable or truncated: {e}") }
+    SimError::Npy {
+        path: path.to_path_buf(),
+        reason: format!("data unreadable or truncated: {e}"),
+    }
 }
 
 /// Reads a 2-D `f32` or `f16` array.
@@ -174,7 +240,10 @@ pub(crate) fn read_float_matrix(path: &Path) -> Result<Matrix> {
     let (npy, tc, size) = open_npy(path)?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
-        return Err(SimError::Npy { path: path.to_path_buf(), reason: format!("expected 2 dimensions, found shape {shape:?}") });
+        return Err(SimError::Npy {
+            path: path.to_path_buf(),
+            reason: format!("expected 2 dimensions, found shape {shape:?}"),
+        });
     }
     let (rows, cols) = (shape[0] as usize, shape[1] as usize);
     let data: Vec<f32> = match (tc, size) {
@@ -193,7 +262,10 @@ pub(crate) fn read_float_matrix(path: &Path) -> Result<Matrix> {
         }
     };
     if data.len() != rows * cols {
-        return Err(SimError::Npy { path: path.to_path_buf(), reason: "data shorter than its shape".into() });
+        return Err(SimError::Npy {
+            path: path.to_path_buf(),
+            reason: "data shorter than its shape".into(),
+        });
     }
     Ok(Matrix::new(rows, cols, data))
 }
@@ -203,24 +275,53 @@ pub(crate) fn read_int_vector(path: &Path) -> Result<Vec<i64>> {
     let (npy, tc, size) = open_npy(path)?;
     let shape = npy.shape().to_vec();
     if shape.len() != 1 {
-        return Err(SimError::Npy { path: path.to_path_buf(), reason: format!("expected 1 dimension, found shape {shape:?}") });
+        return Err(SimError::Npy {
+            path: path.to_path_buf(),
+            reason: format!("expected 1 dimension, found shape {shape:?}"),
+        });
     }
     let err = |e| truncated(path, e);
     let data: Vec<i64> = match (tc, size) {
         (TypeChar::Int, 8) => npy.into_vec::<i64>().map_err(err)?,
-        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(err)?.into_iter().map(i64::from).collect(),
-        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(err)?.into_iter().map(i64::from).collect(),
-        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(err)?.into_iter().map(i64::from).collect(),
-        (TypeChar::Bool, 1) => npy.into_vec::<bool>().map_err(err)?.into_iter().map(i64::from).collect(),
+        (TypeChar::Int, 4) => npy
+            .into_vec::<i32>()
+            .map_err(err)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        (TypeChar::Int, 1) => npy
+            .into_vec::<i8>()
+            .map_err(err)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        (TypeChar::Uint, 1) => npy
+            .into_vec::<u8>()
+            .map_err(err)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
+        (TypeChar::Bool, 1) => npy
+            .into_vec::<bool>()
+            .map_err(err)?
+            .into_iter()
+            .map(i64::from)
+            .collect(),
         _ => {
             return Err(SimError::Npy {
                 path: path.to_path_buf(),
-                reason: format!("expected int64, int32, int8, uint8 or bool, found {}", npy.dtype().descr()),
+                reason: format!(
+                    "expected int64, int32, int8, uint8 or bool, found {}",
+                    npy.dtype().descr()
+                ),
             })
         }
     };
     if data.len() != shape[0] as usize {
-        return Err(SimError::Npy { path: path.to_path_buf(), reason: "data shorter than its shape".into() });
+        return Err(SimError::Npy {
+            path: path.to_path_buf(),
+            reason: "data shorter than its shape".into(),
+        });
     }
     Ok(data)
 }

@@ -116,7 +116,9 @@ struct Job {
 pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
     let started = std::time::Instant::now();
     if cfg.settings.is_empty() || cfg.seeds.is_empty() || cfg.strategies.is_empty() {
-        return Err(SimError::Config("an experiment needs at least one setting, seed and strategy".into()));
+        return Err(SimError::Config(
+            "an experiment needs at least one setting, seed and strategy".into(),
+        ));
     }
     for s in &cfg.settings {
         validate(ds, s)?;
@@ -142,10 +144,20 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
             for name in &cfg.strategies {
                 let s = strategy::build(name, &cfg.options)?;
                 if s.own_labeler().is_some() {
-                    jobs.push(Job { setting: si, seed_idx, strategy: name.clone(), mode: LearnerMode::Own });
+                    jobs.push(Job {
+                        setting: si,
+                        seed_idx,
+                        strategy: name.clone(),
+                        mode: LearnerMode::Own,
+                    });
                 } else {
                     for &mode in &modes {
-                        jobs.push(Job { setting: si, seed_idx, strategy: name.clone(), mode });
+                        jobs.push(Job {
+                            setting: si,
+                            seed_idx,
+                            strategy: name.clone(),
+                            mode,
+                        });
                     }
                 }
             }
@@ -154,14 +166,28 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
     let prepared: Vec<Vec<_>> = cfg
         .settings
         .iter()
-        .map(|s| cfg.seeds.iter().map(|&seed| prepare(ds, s, seed)).collect::<Result<Vec<_>>>())
+        .map(|s| {
+            cfg.seeds
+                .iter()
+                .map(|&seed| prepare(ds, s, seed))
+                .collect::<Result<Vec<_>>>()
+        })
         .collect::<Result<_>>()?;
 
-    let total_rounds: u64 = jobs.iter().map(|j| cfg.settings[j.setting].rounds as u64).sum();
-    let bar = if cfg.progress { ProgressBar::new(total_rounds) } else { ProgressBar::hidden() };
+    let total_rounds: u64 = jobs
+        .iter()
+        .map(|j| cfg.settings[j.setting].rounds as u64)
+        .sum();
+    let bar = if cfg.progress {
+        ProgressBar::new(total_rounds)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rounds (eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rounds (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let tick = || bar.inc(1);
     let runs: Vec<RunResult> = jobs
@@ -176,7 +202,16 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
                 LearnerMode::Pseudo => labeler.as_ref().map(|f| f(&cfg.options)),
                 LearnerMode::Own => strat.own_labeler(),
             };
-            run_one(prep, setting, seed, strat, job.mode, hook, &cfg.learner_config, &tick)
+            run_one(
+                prep,
+                setting,
+                seed,
+                strat,
+                job.mode,
+                hook,
+                &cfg.learner_config,
+                &tick,
+            )
         })
         .collect::<Result<_>>()?;
     bar.finish_and_clear();

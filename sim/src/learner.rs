@@ -38,7 +38,13 @@ pub struct LearnerConfig {
 
 impl Default for LearnerConfig {
     fn default() -> Self {
-        Self { c_reg: 10.0, max_iters: 300, tol_grad: 1e-5, tol_cost: 1e-9, history: 10 }
+        Self {
+            c_reg: 10.0,
+            max_iters: 300,
+            tol_grad: 1e-5,
+            tol_cost: 1e-9,
+            history: 10,
+        }
     }
 }
 
@@ -56,7 +62,11 @@ pub struct TrainSet {
 impl TrainSet {
     /// Human labels, weight 1 each.
     pub fn human(rows: &[usize], labels: &[usize]) -> Self {
-        Self { rows: rows.to_vec(), labels: labels.to_vec(), weights: vec![1.0; rows.len()] }
+        Self {
+            rows: rows.to_vec(),
+            labels: labels.to_vec(),
+            weights: vec![1.0; rows.len()],
+        }
     }
 
     /// Adds one row.
@@ -105,7 +115,13 @@ impl LogReg {
     ///
     /// # Panics
     /// When a label is `>= n_classes` or the set's vectors differ in length.
-    pub fn fit(x: &Matrix, set: &TrainSet, n_classes: usize, cfg: &LearnerConfig, warm: Option<&LogReg>) -> LogReg {
+    pub fn fit(
+        x: &Matrix,
+        set: &TrainSet,
+        n_classes: usize,
+        cfg: &LearnerConfig,
+        warm: Option<&LogReg>,
+    ) -> LogReg {
         assert!(set.labels.len() == set.rows.len() && set.weights.len() == set.rows.len());
         let dim = x.cols();
         let mut class_weight = vec![0.0f64; n_classes];
@@ -115,7 +131,14 @@ impl LogReg {
         }
         let present: Vec<usize> = (0..n_classes).filter(|&c| class_weight[c] > 0.0).collect();
         let p = present.len();
-        let mut model = LogReg { n_classes, dim, present: present.clone(), w: vec![0.0; p * dim], bias: vec![0.0; p], iterations: 0 };
+        let mut model = LogReg {
+            n_classes,
+            dim,
+            present: present.clone(),
+            w: vec![0.0; p * dim],
+            bias: vec![0.0; p],
+            iterations: 0,
+        };
         if p < 2 {
             return model;
         }
@@ -144,7 +167,15 @@ impl LogReg {
             ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
         }
         let scale = ss.iter().sum::<f64>();
-        let objective = Objective { x: xs, y: ys, s: ss, p, d: dim, inv_scale: 1.0 / scale, cache: RefCell::new(None) };
+        let objective = Objective {
+            x: xs,
+            y: ys,
+            s: ss,
+            p,
+            d: dim,
+            inv_scale: 1.0 / scale,
+            cache: RefCell::new(None),
+        };
         let mut theta = model.w.clone();
         theta.extend_from_slice(&model.bias);
         let (theta, iters) = objective.minimise(theta, cfg);
@@ -171,7 +202,11 @@ impl LogReg {
 
     /// Log-probabilities of every row of `x` (rows x classes).
     pub fn log_proba(&self, x: &Matrix) -> Matrix {
-        assert_eq!(x.cols(), self.dim, "embedding dimension differs from the model's");
+        assert_eq!(
+            x.cols(),
+            self.dim,
+            "embedding dimension differs from the model's"
+        );
         let n = x.rows();
         let p = self.present.len();
         let c = self.n_classes;
@@ -180,10 +215,18 @@ impl LogReg {
         let log_absent = ABSENT_PROB.ln() as f32;
         let log_mass = (1.0 - ABSENT_PROB * absent as f64).ln();
         if p < 2 {
-            let v = if p == 1 { log_mass as f32 } else { -(c as f32).ln() };
+            let v = if p == 1 {
+                log_mass as f32
+            } else {
+                -(c as f32).ln()
+            };
             for i in 0..n {
                 for (k, o) in out.row_mut(i).iter_mut().enumerate() {
-                    *o = if p == 0 || self.present[0] == k { v } else { log_absent };
+                    *o = if p == 0 || self.present[0] == k {
+                        v
+                    } else {
+                        log_absent
+                    };
                 }
             }
             return out;
@@ -193,10 +236,20 @@ impl LogReg {
         // SAFETY: the shapes and strides below describe the three buffers exactly.
         unsafe {
             matrixmultiply::sgemm(
-                n, self.dim, p, 1.0,
-                x.data().as_ptr(), self.dim as isize, 1,
-                wf.as_ptr(), 1, self.dim as isize,
-                0.0, z.as_mut_ptr(), p as isize, 1,
+                n,
+                self.dim,
+                p,
+                1.0,
+                x.data().as_ptr(),
+                self.dim as isize,
+                1,
+                wf.as_ptr(),
+                1,
+                self.dim as isize,
+                0.0,
+                z.as_mut_ptr(),
+                p as isize,
+                1,
             );
         }
         for i in 0..n {
@@ -224,7 +277,13 @@ impl LogReg {
 
     /// Objective value and gradient at the model's parameters on `set`, for checks.
     /// The parameter layout is `W` (fitted classes x dim, row-major) then the biases.
-    pub fn objective_at(x: &Matrix, set: &TrainSet, n_classes: usize, cfg: &LearnerConfig, theta: &[f64]) -> (f64, Vec<f64>) {
+    pub fn objective_at(
+        x: &Matrix,
+        set: &TrainSet,
+        n_classes: usize,
+        cfg: &LearnerConfig,
+        theta: &[f64],
+    ) -> (f64, Vec<f64>) {
         let dim = x.cols();
         let mut class_weight = vec![0.0f64; n_classes];
         for (&y, &w) in set.labels.iter().zip(&set.weights) {
@@ -243,10 +302,21 @@ impl LogReg {
                 ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
             }
         }
-        let o = Objective { x: xs, y: ys, s: ss, p, d: dim, inv_scale: 1.0, cache: RefCell::new(None) };
+        let o = Objective {
+            x: xs,
+            y: ys,
+            s: ss,
+            p,
+            d: dim,
+            inv_scale: 1.0,
+            cache: RefCell::new(None),
+        };
         o.eval(theta)
     }
 }
+
+/// A parameter vector with its objective value and gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 /// The penalised, weighted cross-entropy, divided by the total data weight so that the solver's
 /// absolute tolerances mean the same at 10 and at 10,000 training rows.
@@ -258,7 +328,7 @@ struct Objective {
     d: usize,
     inv_scale: f64,
     /// The line search asks for the cost and then the gradient at the same point: compute both once.
-    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: RefCell<Option<Evaluated>>,
 }
 
 impl Objective {
@@ -270,7 +340,22 @@ impl Objective {
         let mut z = vec![0.0f64; n * p];
         // SAFETY: X is n x d (row-major), W^T is read as d x p from the p x d buffer, Z is n x p.
         unsafe {
-            matrixmultiply::dgemm(n, d, p, 1.0, self.x.as_ptr(), d as isize, 1, w.as_ptr(), 1, d as isize, 0.0, z.as_mut_ptr(), p as isize, 1);
+            matrixmultiply::dgemm(
+                n,
+                d,
+                p,
+                1.0,
+                self.x.as_ptr(),
+                d as isize,
+                1,
+                w.as_ptr(),
+                1,
+                d as isize,
+                0.0,
+                z.as_mut_ptr(),
+                p as isize,
+                1,
+            );
         }
         let mut cost = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
         let mut grad_b = vec![0.0f64; p];
@@ -298,7 +383,22 @@ impl Objective {
         let mut grad = w.to_vec();
         // SAFETY: G^T is read as p x n from the n x p buffer, X is n x d, the gradient is p x d.
         unsafe {
-            matrixmultiply::dgemm(p, n, d, 1.0, z.as_ptr(), 1, p as isize, self.x.as_ptr(), d as isize, 1, 1.0, grad.as_mut_ptr(), d as isize, 1);
+            matrixmultiply::dgemm(
+                p,
+                n,
+                d,
+                1.0,
+                z.as_ptr(),
+                1,
+                p as isize,
+                self.x.as_ptr(),
+                d as isize,
+                1,
+                1.0,
+                grad.as_mut_ptr(),
+                d as isize,
+                1,
+            );
         }
         grad.extend_from_slice(&grad_b);
         for g in grad.iter_mut() {
@@ -323,9 +423,15 @@ impl Objective {
             let solver = LBFGS::new(MoreThuenteLineSearch::new(), cfg.history.max(1))
                 .with_tolerance_grad(cfg.tol_grad)?
                 .with_tolerance_cost(cfg.tol_cost)?;
-            let res = Executor::new(&self, solver).configure(|s| s.param(theta0.clone()).max_iters(cfg.max_iters)).run()?;
+            let res = Executor::new(&self, solver)
+                .configure(|s| s.param(theta0.clone()).max_iters(cfg.max_iters))
+                .run()?;
             let state = res.state();
-            let best = state.get_best_param().or(state.get_param()).cloned().unwrap_or_else(|| theta0.clone());
+            let best = state
+                .get_best_param()
+                .or(state.get_param())
+                .cloned()
+                .unwrap_or_else(|| theta0.clone());
             Ok((best, state.get_iter()))
         };
         // A line search that cannot improve (already at the optimum from a warm start) is an error
@@ -397,8 +503,8 @@ pub fn cross_fit(
     for f in 0..folds {
         let mut train = TrainSet::default();
         let mut held = Vec::new();
-        for i in 0..n {
-            if fold_of[i] == f {
+        for (i, &fold) in fold_of.iter().enumerate() {
+            if fold == f {
                 held.push(i);
             } else {
                 train.push(set.rows[i], set.labels[i], set.weights[i]);

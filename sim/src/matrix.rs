@@ -21,7 +21,11 @@ impl Matrix {
     /// # Panics
     /// When the length does not match the shape.
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(data.len(), rows * cols, "matrix data length does not match its shape");
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "matrix data length does not match its shape"
+        );
         Self { rows, cols, data }
     }
 

@@ -42,8 +42,16 @@ pub fn score(truth: &[usize], pred: &[usize], n_classes: usize) -> Scores {
             continue;
         }
         let r = tp[c] as f64 / support[c] as f64;
-        let p = if predicted[c] > 0 { tp[c] as f64 / predicted[c] as f64 } else { 0.0 };
-        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let p = if predicted[c] > 0 {
+            tp[c] as f64 / predicted[c] as f64
+        } else {
+            0.0
+        };
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         recall[c] = r;
         sum_r += r;
         sum_f1 += f1;
@@ -51,7 +59,12 @@ pub fn score(truth: &[usize], pred: &[usize], n_classes: usize) -> Scores {
         m += 1;
     }
     let m = m.max(1) as f64;
-    Scores { balanced_accuracy: sum_r / m, min_recall: if min_r.is_finite() { min_r } else { 0.0 }, macro_f1: sum_f1 / m, recall }
+    Scores {
+        balanced_accuracy: sum_r / m,
+        min_recall: if min_r.is_finite() { min_r } else { 0.0 },
+        macro_f1: sum_f1 / m,
+        recall,
+    }
 }
 
 /// Mean and standard error (sample standard deviation / sqrt(n); 0 for a single value).
@@ -85,7 +98,11 @@ pub const REACH_TOLERANCE: f64 = 1e-9;
 /// assert_eq!(coselect_sim::metrics::budget_to_reach(&[30], &[0.5], 0.7), None);
 /// ```
 pub fn budget_to_reach(budgets: &[usize], curve: &[f64], target: f64) -> Option<usize> {
-    budgets.iter().zip(curve).find(|(_, &a)| a >= target - REACH_TOLERANCE).map(|(&b, _)| b)
+    budgets
+        .iter()
+        .zip(curve)
+        .find(|(_, &a)| a >= target - REACH_TOLERANCE)
+        .map(|(&b, _)| b)
 }
 
 /// Savings `1 - n_ours / n_ref`; `None` when either curve never reaches the target.

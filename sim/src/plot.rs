@@ -20,7 +20,10 @@ fn ensure_font() {
 }
 
 fn plot_err(path: &Path, e: impl std::fmt::Display) -> SimError {
-    SimError::Output { path: path.to_path_buf(), reason: format!("plot: {e}") }
+    SimError::Output {
+        path: path.to_path_buf(),
+        reason: format!("plot: {e}"),
+    }
 }
 
 const PALETTE: [RGBColor; 10] = [
@@ -36,12 +39,20 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, title: &str, curves: &[&Curve]) -> Result<(), String>
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    curves: &[&Curve],
+) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let max_b = curves.iter().flat_map(|c| c.budgets.iter().copied()).max().unwrap_or(1) as f64;
+    let max_b = curves
+        .iter()
+        .flat_map(|c| c.budgets.iter().copied())
+        .max()
+        .unwrap_or(1) as f64;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for c in curves {
         for (m, s) in c.balanced_accuracy.iter().zip(&c.balanced_accuracy_se) {
@@ -65,6 +76,8 @@ where
         .configure_mesh()
         .x_desc("human labels")
         .y_desc("balanced accuracy")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.2}"))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -75,15 +88,35 @@ where
             .iter()
             .zip(c.balanced_accuracy.iter().zip(&c.balanced_accuracy_se))
             .map(|(&b, (m, s))| (b as f64, m + s))
-            .chain(c.budgets.iter().zip(c.balanced_accuracy.iter().zip(&c.balanced_accuracy_se)).rev().map(|(&b, (m, s))| (b as f64, m - s)))
+            .chain(
+                c.budgets
+                    .iter()
+                    .zip(c.balanced_accuracy.iter().zip(&c.balanced_accuracy_se))
+                    .rev()
+                    .map(|(&b, (m, s))| (b as f64, m - s)),
+            )
             .collect();
-        chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.15)))).map_err(|e| e.to_string())?;
-        let style = if c.is_baseline { color.stroke_width(2) } else { color.stroke_width(4) };
         chart
-            .draw_series(LineSeries::new(c.budgets.iter().map(|&b| b as f64).zip(c.balanced_accuracy.iter().copied()), style))
+            .draw_series(std::iter::once(Polygon::new(band, color.mix(0.15))))
+            .map_err(|e| e.to_string())?;
+        let style = if c.is_baseline {
+            color.stroke_width(2)
+        } else {
+            color.stroke_width(4)
+        };
+        chart
+            .draw_series(LineSeries::new(
+                c.budgets
+                    .iter()
+                    .map(|&b| b as f64)
+                    .zip(c.balanced_accuracy.iter().copied()),
+                style,
+            ))
             .map_err(|e| e.to_string())?
             .label(format!("{} ({})", c.strategy, c.learner.as_str()))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+            });
     }
     chart
         .configure_series_labels()
@@ -106,14 +139,32 @@ pub fn plot_curves(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
         let curves: Vec<&Curve> = cmp
             .rows
             .iter()
-            .filter_map(|r| summary.curves.iter().find(|c| c.setting == cmp.setting && c.strategy == r.strategy && c.learner == r.learner))
+            .filter_map(|r| {
+                summary.curves.iter().find(|c| {
+                    c.setting == cmp.setting && c.strategy == r.strategy && c.learner == r.learner
+                })
+            })
             .collect();
-        let title = format!("{}: baselines with the {} learner", cmp.setting, cmp.comparison.as_str());
+        let title = format!(
+            "{}: baselines with the {} learner",
+            cmp.setting,
+            cmp.comparison.as_str()
+        );
         let stem = format!("curves-{}-{}", cmp.setting, cmp.comparison.as_str());
         let svg = dir.join(format!("{stem}.svg"));
-        draw(SVGBackend::new(&svg, (960, 640)).into_drawing_area(), &title, &curves).map_err(|e| plot_err(&svg, e))?;
+        draw(
+            SVGBackend::new(&svg, (960, 640)).into_drawing_area(),
+            &title,
+            &curves,
+        )
+        .map_err(|e| plot_err(&svg, e))?;
         let png = dir.join(format!("{stem}.png"));
-        draw(BitMapBackend::new(&png, (960, 640)).into_drawing_area(), &title, &curves).map_err(|e| plot_err(&png, e))?;
+        draw(
+            BitMapBackend::new(&png, (960, 640)).into_drawing_area(),
+            &title,
+            &curves,
+        )
+        .map_err(|e| plot_err(&png, e))?;
         written.push(svg);
         written.push(png);
     }

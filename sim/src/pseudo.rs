@@ -80,7 +80,12 @@ pub trait PseudoLabeler: Send {
 
     /// The pseudo-labels of this round, from the human-only model's log-probabilities on the pool
     /// (`human_log_probs`, N x C) trained without `suspects`. Rows must be unlabeled.
-    fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, human_log_probs: &Matrix, suspects: &[usize]) -> Vec<PseudoLabel>;
+    fn pseudo_labels(
+        &mut self,
+        ctx: &LabelerContext<'_>,
+        human_log_probs: &Matrix,
+        suspects: &[usize],
+    ) -> Vec<PseudoLabel>;
 }
 
 /// Makes a fresh labeler for a run (each run owns its labeler, so labelers may keep state).

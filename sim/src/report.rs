@@ -9,11 +9,13 @@ use crate::experiment::Results;
 use crate::summary::Summary;
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|s| format!("{:.0}%", 100.0 * s)).unwrap_or_else(|| "not reached".into())
+    v.map(|s| format!("{:.0}%", 100.0 * s))
+        .unwrap_or_else(|| "not reached".into())
 }
 
 fn labels(v: Option<usize>) -> String {
-    v.map(|n| n.to_string()).unwrap_or_else(|| "not reached".into())
+    v.map(|n| n.to_string())
+        .unwrap_or_else(|| "not reached".into())
 }
 
 /// The summary as text tables, one per setting and comparison.
@@ -37,7 +39,14 @@ pub fn table(summary: &Summary) -> String {
         let _ = writeln!(
             out,
             "{:<14} {:<7} {:>15} {:>6} {:>12} {:>12} {:>12} {:>12}",
-            "strategy", "learner", "final bal.acc", "auc", "n(a*)", "savings/best", "n(a_rand)", "savings/rand"
+            "strategy",
+            "learner",
+            "final bal.acc",
+            "auc",
+            "n(a*)",
+            "savings/best",
+            "n(a_rand)",
+            "savings/rand"
         );
         for r in &cmp.rows {
             let _ = writeln!(
@@ -59,7 +68,10 @@ pub fn table(summary: &Summary) -> String {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| SimError::Output { path: path.to_path_buf(), reason: e.to_string() })
+    std::fs::write(path, text).map_err(|e| SimError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -73,7 +85,8 @@ pub fn csv(results: &Results) -> String {
     );
     for run in &results.runs {
         for r in &run.rounds {
-            let per_class: Vec<String> = r.labeled_per_class.iter().map(|n| n.to_string()).collect();
+            let per_class: Vec<String> =
+                r.labeled_per_class.iter().map(|n| n.to_string()).collect();
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{},{},{},{},{},{},{:.6},{}",
@@ -103,7 +116,10 @@ pub fn csv(results: &Results) -> String {
 
 /// Writes `results.json`, `results.csv` and `summary.json` into `dir` (created if needed).
 pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| SimError::Output { path: dir.to_path_buf(), reason: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| SimError::Output {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let json = |v: &dyn erased::Json| v.to_json();
     write(&dir.join("results.json"), &json(results))?;
     write(&dir.join("results.csv"), &csv(results))?;
@@ -113,7 +129,10 @@ pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
         "curves": results.summary.curves,
         "comparisons": results.summary.comparisons,
     });
-    write(&dir.join("summary.json"), &serde_json::to_string_pretty(&summary).unwrap_or_default())
+    write(
+        &dir.join("summary.json"),
+        &serde_json::to_string_pretty(&summary).unwrap_or_default(),
+    )
 }
 
 mod erased {

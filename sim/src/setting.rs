@@ -58,8 +58,18 @@ impl Setting {
             Imbalance::Merge { k } => format!("merge{k}"),
             Imbalance::LongTail { rho } => format!("longtail{rho}"),
         };
-        let name = if noise > 0.0 { format!("{base}-noise{noise}") } else { format!("{base}-clean") };
-        Self { name, imbalance, noise, batch, rounds }
+        let name = if noise > 0.0 {
+            format!("{base}-noise{noise}")
+        } else {
+            format!("{base}-clean")
+        };
+        Self {
+            name,
+            imbalance,
+            noise,
+            batch,
+            rounds,
+        }
     }
 
     /// Labels collected by the end of the run.
@@ -169,7 +179,11 @@ pub fn long_tail_counts(counts: &[usize], rho: f64) -> Vec<usize> {
     let n_max = counts[order[0]] as f64;
     let mut target = vec![0; c];
     for (r, &cls) in order.iter().enumerate() {
-        let frac = if c > 1 { r as f64 / (c - 1) as f64 } else { 0.0 };
+        let frac = if c > 1 {
+            r as f64 / (c - 1) as f64
+        } else {
+            0.0
+        };
         // The small epsilon keeps exact powers (100 * 100^-0.5 = 10) from flooring to 9.
         let want = (n_max * rho.powf(-frac) + 1e-9).floor() as usize;
         target[cls] = want.clamp(1, counts[cls].max(1)).min(counts[cls]);
@@ -236,9 +250,19 @@ pub fn prepare(ds: &Dataset, setting: &Setting, seed: u64) -> Result<Prepared> {
         Imbalance::Merge { k } => {
             let mut names = ds.class_names[..k - 1].to_vec();
             names.push(format!("other ({} merged)", ds.n_classes() - (k - 1)));
-            (merge_labels(&ds.labels, k), k, fm_log_probs(&ds.fm_scores, Some(k)), names)
+            (
+                merge_labels(&ds.labels, k),
+                k,
+                fm_log_probs(&ds.fm_scores, Some(k)),
+                names,
+            )
         }
-        _ => (ds.labels.clone(), ds.n_classes(), fm_log_probs(&ds.fm_scores, None), ds.class_names.clone()),
+        _ => (
+            ds.labels.clone(),
+            ds.n_classes(),
+            fm_log_probs(&ds.fm_scores, None),
+            ds.class_names.clone(),
+        ),
     };
     let test_mask = test_mask(ds, &labels, n_classes);
     let mut pool: Vec<usize> = (0..ds.len()).filter(|&i| !test_mask[i]).collect();
@@ -273,7 +297,10 @@ fn test_mask(ds: &Dataset, labels: &[usize], n_classes: usize) -> Vec<bool> {
 /// Checks that `setting` can run on `ds` (class count, merge K, noise, budget against the pool
 /// size after the split and the long tail), so that errors come before any work.
 pub fn validate(ds: &Dataset, setting: &Setting) -> Result<()> {
-    let bad = |reason: String| SimError::Setting { setting: setting.name.clone(), reason };
+    let bad = |reason: String| SimError::Setting {
+        setting: setting.name.clone(),
+        reason,
+    };
     let c = ds.n_classes();
     if !(0.0..1.0).contains(&setting.noise) {
         return Err(bad(format!("noise {} is outside [0, 1)", setting.noise)));
@@ -284,12 +311,14 @@ pub fn validate(ds: &Dataset, setting: &Setting) -> Result<()> {
     let (labels, n_classes) = match setting.imbalance {
         Imbalance::Merge { k } => {
             if k < 2 || k > c {
-                return Err(bad(format!("merge K = {k} must be in 2..={c} (the dataset has {c} classes)")));
+                return Err(bad(format!(
+                    "merge K = {k} must be in 2..={c} (the dataset has {c} classes)"
+                )));
             }
             (merge_labels(&ds.labels, k), k)
         }
         Imbalance::LongTail { rho } => {
-            if !(rho >= 1.0) {
+            if rho.is_nan() || rho < 1.0 {
                 return Err(bad(format!("long-tail ratio {rho} must be at least 1")));
             }
             (ds.labels.clone(), c)

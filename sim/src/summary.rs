@@ -118,8 +118,10 @@ pub fn summarise(settings: &[Setting], runs: &[RunResult]) -> Summary {
             }
         }
         for (strategy, learner, is_baseline) in keys {
-            let group: Vec<&RunResult> =
-                runs.iter().filter(|r| r.setting == s.name && r.strategy == strategy && r.learner == learner).collect();
+            let group: Vec<&RunResult> = runs
+                .iter()
+                .filter(|r| r.setting == s.name && r.strategy == strategy && r.learner == learner)
+                .collect();
             curves.push(curve_of(&s.name, &strategy, learner, is_baseline, &group));
         }
     }
@@ -128,7 +130,10 @@ pub fn summarise(settings: &[Setting], runs: &[RunResult]) -> Summary {
         for mode in [LearnerMode::Plain, LearnerMode::Pseudo] {
             let members: Vec<&Curve> = curves
                 .iter()
-                .filter(|c| c.setting == s.name && (c.learner == mode || (!c.is_baseline && c.learner == LearnerMode::Own)))
+                .filter(|c| {
+                    c.setting == s.name
+                        && (c.learner == mode || (!c.is_baseline && c.learner == LearnerMode::Own))
+                })
                 .collect();
             if !members.iter().any(|c| c.is_baseline && c.learner == mode) {
                 continue;
@@ -136,10 +141,19 @@ pub fn summarise(settings: &[Setting], runs: &[RunResult]) -> Summary {
             comparisons.push(compare(&s.name, mode, &members));
         }
     }
-    Summary { curves, comparisons }
+    Summary {
+        curves,
+        comparisons,
+    }
 }
 
-fn curve_of(setting: &str, strategy: &str, learner: LearnerMode, is_baseline: bool, group: &[&RunResult]) -> Curve {
+fn curve_of(
+    setting: &str,
+    strategy: &str,
+    learner: LearnerMode,
+    is_baseline: bool,
+    group: &[&RunResult],
+) -> Curve {
     let rounds = group.iter().map(|r| r.rounds.len()).min().unwrap_or(0);
     let mut c = Curve {
         setting: setting.into(),
@@ -156,35 +170,64 @@ fn curve_of(setting: &str, strategy: &str, learner: LearnerMode, is_baseline: bo
     };
     for t in 0..rounds {
         c.budgets.push(group[0].rounds[t].budget);
-        let ba: Vec<f64> = group.iter().map(|r| r.rounds[t].balanced_accuracy).collect();
+        let ba: Vec<f64> = group
+            .iter()
+            .map(|r| r.rounds[t].balanced_accuracy)
+            .collect();
         let (m, se) = mean_se(&ba);
         c.balanced_accuracy.push(m);
         c.balanced_accuracy_se.push(se);
-        c.min_recall.push(mean_se(&group.iter().map(|r| r.rounds[t].min_recall).collect::<Vec<_>>()).0);
-        c.macro_f1.push(mean_se(&group.iter().map(|r| r.rounds[t].macro_f1).collect::<Vec<_>>()).0);
+        c.min_recall.push(
+            mean_se(
+                &group
+                    .iter()
+                    .map(|r| r.rounds[t].min_recall)
+                    .collect::<Vec<_>>(),
+            )
+            .0,
+        );
+        c.macro_f1.push(
+            mean_se(
+                &group
+                    .iter()
+                    .map(|r| r.rounds[t].macro_f1)
+                    .collect::<Vec<_>>(),
+            )
+            .0,
+        );
     }
-    c.auc = if rounds > 0 { c.balanced_accuracy.iter().sum::<f64>() / rounds as f64 } else { f64::NAN };
+    c.auc = if rounds > 0 {
+        c.balanced_accuracy.iter().sum::<f64>() / rounds as f64
+    } else {
+        f64::NAN
+    };
     c
 }
 
 /// The comparison table of `members` (curves of one setting) with baselines of learner `mode`.
 pub fn compare(setting: &str, mode: LearnerMode, members: &[&Curve]) -> Comparison {
-    let baselines: Vec<&&Curve> = members.iter().filter(|c| c.is_baseline && c.learner == mode).collect();
+    let baselines: Vec<&&Curve> = members
+        .iter()
+        .filter(|c| c.is_baseline && c.learner == mode)
+        .collect();
     // Ties: the earlier strategy in table order is the best baseline.
     let best = baselines.iter().fold(None::<&&&Curve>, |b, c| match b {
         Some(b) if b.final_mean() >= c.final_mean() => Some(b),
         _ => Some(c),
     });
     let a_star = best.map(|b| b.final_mean());
-    let best_labels = best.and_then(|b| budget_to_reach(&b.budgets, &b.balanced_accuracy, b.final_mean()));
+    let best_labels =
+        best.and_then(|b| budget_to_reach(&b.budgets, &b.balanced_accuracy, b.final_mean()));
     let random = baselines.iter().find(|c| c.strategy == "random");
     let random_final = random.map(|r| r.final_mean());
-    let random_labels = random.and_then(|r| budget_to_reach(&r.budgets, &r.balanced_accuracy, r.final_mean()));
+    let random_labels =
+        random.and_then(|r| budget_to_reach(&r.budgets, &r.balanced_accuracy, r.final_mean()));
     let rows = members
         .iter()
         .map(|c| {
             let to_best = a_star.and_then(|a| budget_to_reach(&c.budgets, &c.balanced_accuracy, a));
-            let to_random = random_final.and_then(|a| budget_to_reach(&c.budgets, &c.balanced_accuracy, a));
+            let to_random =
+                random_final.and_then(|a| budget_to_reach(&c.budgets, &c.balanced_accuracy, a));
             Row {
                 strategy: c.strategy.clone(),
                 learner: c.learner,

@@ -10,7 +10,10 @@ use crate::matrix::Matrix;
 use crate::seed::rng_for;
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> SimError {
-    SimError::Output { path: path.to_path_buf(), reason: e.to_string() }
+    SimError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 /// Writes a 2-D `f32` array to `path`.
@@ -22,7 +25,8 @@ pub fn write_matrix_npy(path: &Path, m: &Matrix) -> Result<()> {
         .writer(std::io::BufWriter::new(file))
         .begin_nd()
         .map_err(|e| out_err(path, e))?;
-    w.extend(m.data().iter().copied()).map_err(|e| out_err(path, e))?;
+    w.extend(m.data().iter().copied())
+        .map_err(|e| out_err(path, e))?;
     w.finish().map_err(|e| out_err(path, e))
 }
 
@@ -32,13 +36,23 @@ pub fn write_i64_npy(path: &Path, v: &[i64]) -> Result<()> {
 }
 
 /// Writes a complete dataset folder (`embeddings.npy`, `fm_scores.npy`, `labels.npy`, `meta.json`).
-pub fn write_dataset(dir: &Path, embeddings: &Matrix, fm_scores: &Matrix, labels: &[i64], meta: &serde_json::Value) -> Result<()> {
+pub fn write_dataset(
+    dir: &Path,
+    embeddings: &Matrix,
+    fm_scores: &Matrix,
+    labels: &[i64],
+    meta: &serde_json::Value,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
     write_matrix_npy(&dir.join("embeddings.npy"), embeddings)?;
     write_matrix_npy(&dir.join("fm_scores.npy"), fm_scores)?;
     write_i64_npy(&dir.join("labels.npy"), labels)?;
     let meta_path = dir.join("meta.json");
-    std::fs::write(&meta_path, serde_json::to_string_pretty(meta).unwrap_or_default()).map_err(|e| out_err(&meta_path, e))
+    std::fs::write(
+        &meta_path,
+        serde_json::to_string_pretty(meta).unwrap_or_default(),
+    )
+    .map_err(|e| out_err(&meta_path, e))
 }
 
 /// A standard normal draw (Box-Muller), so that the data does not depend on a distribution crate.
@@ -70,7 +84,9 @@ pub fn blobs(n: usize, dim: usize, classes: usize, seed: u64) -> (Matrix, Matrix
             x.row_mut(i)[j] = centres[c * dim + j] + normal(&mut rng);
         }
         for k in 0..classes {
-            let d2: f32 = (0..dim).map(|j| (x.row(i)[j] - centres[k * dim + j]).powi(2)).sum();
+            let d2: f32 = (0..dim)
+                .map(|j| (x.row(i)[j] - centres[k * dim + j]).powi(2))
+                .sum();
             fm.row_mut(i)[k] = -0.5 * d2 / dim as f32 + 0.7 * normal(&mut rng);
         }
     }

@@ -32,12 +32,21 @@ impl PseudoLabeler for TestLabeler {
             .collect()
     }
 
-    fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, lp: &Matrix, _suspects: &[usize]) -> Vec<PseudoLabel> {
+    fn pseudo_labels(
+        &mut self,
+        ctx: &LabelerContext<'_>,
+        lp: &Matrix,
+        _suspects: &[usize],
+    ) -> Vec<PseudoLabel> {
         (0..lp.rows())
             .filter(|&i| !ctx.is_labeled[i])
             .filter_map(|i| {
                 let c = lp.argmax_row(i);
-                (lp.row(i)[c] >= 0.9f32.ln()).then_some(PseudoLabel { index: i, class: c, weight: 0.5 })
+                (lp.row(i)[c] >= 0.9f32.ln()).then_some(PseudoLabel {
+                    index: i,
+                    class: c,
+                    weight: 0.5,
+                })
             })
             .collect()
     }
@@ -47,21 +56,15 @@ fn test_factory() -> LabelerFactory {
     Arc::new(|_: &MethodOptions| Box::new(TestLabeler) as Box<dyn PseudoLabeler>)
 }
 
-fn metrics_only(r: &Results) -> Vec<(String, LearnerMode, u64, Vec<(usize, f64, f64, f64, Vec<usize>, usize)>)> {
-    r.runs
-        .iter()
-        .map(|run| {
-            (
-                run.strategy.clone(),
-                run.learner,
-                run.seed,
-                run.rounds
-                    .iter()
-                    .map(|x| (x.budget, x.balanced_accuracy, x.min_recall, x.macro_f1, x.labeled_per_class.clone(), x.pseudo_labels))
-                    .collect(),
-            )
-        })
-        .collect()
+/// The runs without the selection wall times, which are measurements, not results.
+fn metrics_only(r: &Results) -> Vec<RunResult> {
+    let mut runs = r.runs.clone();
+    for run in &mut runs {
+        for round in &mut run.rounds {
+            round.select_seconds = 0.0;
+        }
+    }
+    runs
 }
 
 #[test]
@@ -70,8 +73,18 @@ fn results_do_not_depend_on_thread_count() {
     let mut cfg = ExperimentConfig::new(vec![setting()]);
     cfg.seeds = vec![0, 1];
     cfg.labeler = Some(test_factory());
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run_experiment(&ds, &cfg)).unwrap();
-    let two = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| run_experiment(&ds, &cfg)).unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| run_experiment(&ds, &cfg))
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap()
+        .install(|| run_experiment(&ds, &cfg))
+        .unwrap();
     assert_eq!(metrics_only(&one), metrics_only(&two));
     assert_eq!(one.summary, two.summary);
     // 2 seeds x 5 strategies x 2 learners.
@@ -87,8 +100,14 @@ fn baselines_share_the_round_zero_draw_and_fm_balanced_uses_the_prior() {
     let r = run_experiment(&ds, &cfg).unwrap();
     let first = |name: &str| r.runs.iter().find(|x| x.strategy == name).unwrap().rounds[0].clone();
     for name in ["confidence", "margin", "entropy"] {
-        assert_eq!(first(name).labeled_per_class, first("random").labeled_per_class);
-        assert_eq!(first(name).balanced_accuracy, first("random").balanced_accuracy);
+        assert_eq!(
+            first(name).labeled_per_class,
+            first("random").labeled_per_class
+        );
+        assert_eq!(
+            first(name).balanced_accuracy,
+            first("random").balanced_accuracy
+        );
     }
     // FM-balanced labels its cold-start batch by FM pseudo-label: 4 per class of 3.
     let prep = prepare(&ds, &setting(), 3).unwrap();
@@ -103,7 +122,17 @@ fn pseudo_learner_uses_the_hook_and_reports_its_precision() {
     let s = setting();
     let prep = prepare(&ds, &s, 0).unwrap();
     let cfg = LearnerConfig::default();
-    let plain = run_one(&prep, &s, 0, strategy::build("margin", &MethodOptions::default()).unwrap(), LearnerMode::Plain, None, &cfg, &|| {}).unwrap();
+    let plain = run_one(
+        &prep,
+        &s,
+        0,
+        strategy::build("margin", &MethodOptions::default()).unwrap(),
+        LearnerMode::Plain,
+        None,
+        &cfg,
+        &|| {},
+    )
+    .unwrap();
     let pseudo = run_one(
         &prep,
         &s,
@@ -115,14 +144,23 @@ fn pseudo_learner_uses_the_hook_and_reports_its_precision() {
         &|| {},
     )
     .unwrap();
-    assert!(plain.rounds.iter().all(|r| r.pseudo_labels == 0 && r.pseudo_precision.is_none()));
+    assert!(plain
+        .rounds
+        .iter()
+        .all(|r| r.pseudo_labels == 0 && r.pseudo_precision.is_none()));
     assert!(pseudo.rounds.iter().all(|r| r.pseudo_labels > 0));
     let last = pseudo.rounds.last().unwrap();
     let p = last.pseudo_precision.unwrap();
     assert!(p > 0.5 && p <= 1.0, "pseudo precision {p}");
     // Round 0 is the same draw with the same human labels; the learners differ after it.
-    assert_eq!(plain.rounds[0].labeled_per_class, pseudo.rounds[0].labeled_per_class);
-    assert_ne!(plain.rounds[0].balanced_accuracy, pseudo.rounds[0].balanced_accuracy);
+    assert_eq!(
+        plain.rounds[0].labeled_per_class,
+        pseudo.rounds[0].labeled_per_class
+    );
+    assert_ne!(
+        plain.rounds[0].balanced_accuracy,
+        pseudo.rounds[0].balanced_accuracy
+    );
     if let (Some(prec), true) = (last.suspect_precision, last.suspects > 0) {
         assert!((0.0..=1.0).contains(&prec));
     }
@@ -171,9 +209,32 @@ fn oracle_reveals_count_against_the_batch_and_bad_batches_fail() {
     let s = setting();
     let prep = prepare(&ds, &s, 0).unwrap();
     let cfg = LearnerConfig::default();
-    let r = run_one(&prep, &s, 0, Box::new(Revealer), LearnerMode::Plain, None, &cfg, &|| {}).unwrap();
-    assert_eq!(r.rounds.iter().map(|x| x.budget).collect::<Vec<_>>(), vec![12, 24, 36, 48]);
-    let e = run_one(&prep, &s, 0, Box::new(Repeater), LearnerMode::Plain, None, &cfg, &|| {}).unwrap_err();
+    let r = run_one(
+        &prep,
+        &s,
+        0,
+        Box::new(Revealer),
+        LearnerMode::Plain,
+        None,
+        &cfg,
+        &|| {},
+    )
+    .unwrap();
+    assert_eq!(
+        r.rounds.iter().map(|x| x.budget).collect::<Vec<_>>(),
+        vec![12, 24, 36, 48]
+    );
+    let e = run_one(
+        &prep,
+        &s,
+        0,
+        Box::new(Repeater),
+        LearnerMode::Plain,
+        None,
+        &cfg,
+        &|| {},
+    )
+    .unwrap_err();
     assert!(matches!(e, SimError::Selection { round: 1, .. }), "{e}");
 }
 
@@ -185,22 +246,33 @@ fn active_learning_beats_nothing_and_outputs_are_written() {
     cfg.labeler = Some(test_factory());
     let r = run_experiment(&ds, &cfg).unwrap();
     for c in &r.summary.curves {
-        assert!(c.final_mean() > 0.5, "{} {:?} ends at {}", c.strategy, c.learner, c.final_mean());
+        assert!(
+            c.final_mean() > 0.5,
+            "{} {:?} ends at {}",
+            c.strategy,
+            c.learner,
+            c.final_mean()
+        );
     }
     assert_eq!(r.summary.comparisons.len(), 2);
     let out = tempfile::tempdir().unwrap();
     report::write_outputs(&r, out.path()).unwrap();
     let csv = std::fs::read_to_string(out.path().join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 5 * 2 * 4);
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["comparisons"].as_array().unwrap().len(), 2);
-    let back: Results = serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap()).unwrap();
+    let back: Results =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
     assert_eq!(back.runs.len(), r.runs.len());
     let files = plot::plot_curves(&r.summary, out.path()).unwrap();
     assert_eq!(files.len(), 4);
     let png = std::fs::read(out.path().join("curves-merge3-noise0.1-plain.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    let svg = std::fs::read_to_string(out.path().join("curves-merge3-noise0.1-pseudo.svg")).unwrap();
+    let svg =
+        std::fs::read_to_string(out.path().join("curves-merge3-noise0.1-pseudo.svg")).unwrap();
     assert!(svg.contains("balanced accuracy") && svg.contains("margin (pseudo)"));
     let table = report::table(&r.summary);
     assert!(table.contains("savings/best") && table.contains("fm-balanced"));
@@ -214,7 +286,10 @@ fn pseudo_learner_without_a_labeler_is_a_clear_error_and_both_degrades_to_plain(
     cfg.strategies = vec!["random".into()];
     if pseudo::shared_labeler().is_none() {
         cfg.learner = LearnerChoice::Pseudo;
-        assert!(run_experiment(&ds, &cfg).unwrap_err().to_string().contains("pseudo-labeler"));
+        assert!(run_experiment(&ds, &cfg)
+            .unwrap_err()
+            .to_string()
+            .contains("pseudo-labeler"));
         cfg.learner = LearnerChoice::Both;
         let r = run_experiment(&ds, &cfg).unwrap();
         assert_eq!(r.config.learner_modes, vec![LearnerMode::Plain]);

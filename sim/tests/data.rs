@@ -1,7 +1,9 @@
 //! Dataset folders: good ones load, bad ones fail with a clear error before any work.
 
 use coselect_sim::synthetic::{write_dataset, write_i64_npy, write_matrix_npy};
-use coselect_sim::{run_experiment, synthetic, Dataset, ExperimentConfig, Imbalance, Matrix, Setting, SimError};
+use coselect_sim::{
+    run_experiment, synthetic, Dataset, ExperimentConfig, Imbalance, Matrix, Setting, SimError,
+};
 use npyz::WriterBuilder;
 
 fn good(dir: &std::path::Path) {
@@ -18,7 +20,10 @@ fn mismatched_row_counts_are_reported() {
     good(dir.path());
     write_i64_npy(&dir.path().join("labels.npy"), &[0; 100]).unwrap();
     let e = err_text(dir.path());
-    assert!(e.contains("labels.npy has 100 rows, embeddings.npy has 120"), "{e}");
+    assert!(
+        e.contains("labels.npy has 100 rows, embeddings.npy has 120"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -56,7 +61,10 @@ fn truncated_files_are_reported() {
     let bytes = std::fs::read(&p).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() - 17]).unwrap();
     let e = err_text(dir.path());
-    assert!(e.contains("embeddings.npy") && e.contains("truncated"), "{e}");
+    assert!(
+        e.contains("embeddings.npy") && e.contains("truncated"),
+        "{e}"
+    );
     std::fs::write(&p, &bytes[..20]).unwrap();
     assert!(err_text(dir.path()).contains("embeddings.npy"));
 }
@@ -68,7 +76,10 @@ fn missing_files_and_bad_meta_are_reported() {
     std::fs::write(dir.path().join("meta.json"), "{ not json").unwrap();
     assert!(err_text(dir.path()).contains("meta.json"));
     std::fs::remove_file(dir.path().join("fm_scores.npy")).unwrap();
-    assert!(matches!(Dataset::load(dir.path()), Err(SimError::Io { .. })));
+    assert!(matches!(
+        Dataset::load(dir.path()),
+        Err(SimError::Io { .. })
+    ));
 }
 
 #[test]
@@ -77,14 +88,28 @@ fn float16_embeddings_and_split_file_load() {
     good(dir.path());
     let (x, _, _) = synthetic::blobs(120, 5, 4, 1);
     let file = std::fs::File::create(dir.path().join("embeddings.npy")).unwrap();
-    let mut w = npyz::WriteOptions::new().default_dtype().shape(&[120, 5]).writer(file).begin_nd().unwrap();
-    w.extend(x.data().iter().map(|&v| half::f16::from_f32(v))).unwrap();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[120, 5])
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    w.extend(x.data().iter().map(|&v| half::f16::from_f32(v)))
+        .unwrap();
     w.finish().unwrap();
     let split: Vec<i64> = (0..120).map(|i| i64::from(i % 4 == 0)).collect();
     write_i64_npy(&dir.path().join("split.npy"), &split).unwrap();
     let ds = Dataset::load(dir.path()).unwrap();
     assert!((ds.embeddings.row(3)[2] - x.row(3)[2]).abs() < 1e-2);
-    assert_eq!(ds.test_mask.as_ref().unwrap().iter().filter(|&&t| t).count(), 30);
+    assert_eq!(
+        ds.test_mask
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|&&t| t)
+            .count(),
+        30
+    );
     assert_eq!(ds.class_names[0], "blob0");
 }
 
@@ -95,14 +120,26 @@ fn budget_and_merge_errors_come_before_any_work() {
     let ds = Dataset::load(dir.path()).unwrap();
     let too_big = ExperimentConfig::new(vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 50, 3)]);
     let e = run_experiment(&ds, &too_big).unwrap_err().to_string();
-    assert!(e.contains("budget 150") && e.contains("larger than the pool (96 rows"), "{e}");
+    assert!(
+        e.contains("budget 150") && e.contains("larger than the pool (96 rows"),
+        "{e}"
+    );
     let bad_k = ExperimentConfig::new(vec![Setting::new(Imbalance::Merge { k: 9 }, 0.1, 5, 3)]);
     let e = run_experiment(&ds, &bad_k).unwrap_err().to_string();
     assert!(e.contains("merge K = 9") && e.contains("4 classes"), "{e}");
-    let mut unknown = ExperimentConfig::new(vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 5, 3)]);
+    let mut unknown =
+        ExperimentConfig::new(vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 5, 3)]);
     unknown.strategies = vec!["nope".into()];
-    assert!(matches!(run_experiment(&ds, &unknown), Err(SimError::UnknownStrategy { .. })));
-    let lt = ExperimentConfig::new(vec![Setting::new(Imbalance::LongTail { rho: 100.0 }, 0.0, 20, 4)]);
+    assert!(matches!(
+        run_experiment(&ds, &unknown),
+        Err(SimError::UnknownStrategy { .. })
+    ));
+    let lt = ExperimentConfig::new(vec![Setting::new(
+        Imbalance::LongTail { rho: 100.0 },
+        0.0,
+        20,
+        4,
+    )]);
     let e = run_experiment(&ds, &lt).unwrap_err().to_string();
     assert!(e.contains("after the test split and the long tail"), "{e}");
 }

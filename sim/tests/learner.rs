@@ -32,7 +32,9 @@ fn gradient_matches_finite_differences() {
     }
     set.labels[1] = 0;
     let cfg = LearnerConfig::default();
-    let theta: Vec<f64> = (0..3 * 4).map(|k| ((k * 7 % 11) as f64 - 5.0) * 0.05).collect();
+    let theta: Vec<f64> = (0..3 * 4)
+        .map(|k| ((k * 7 % 11) as f64 - 5.0) * 0.05)
+        .collect();
     let (_, grad) = LogReg::objective_at(&x, &set, 3, &cfg, &theta);
     let h = 1e-6;
     for k in 0..theta.len() {
@@ -40,8 +42,14 @@ fn gradient_matches_finite_differences() {
         tp[k] += h;
         let mut tm = theta.clone();
         tm[k] -= h;
-        let fd = (LogReg::objective_at(&x, &set, 3, &cfg, &tp).0 - LogReg::objective_at(&x, &set, 3, &cfg, &tm).0) / (2.0 * h);
-        assert!((fd - grad[k]).abs() < 1e-4 * (1.0 + fd.abs()), "param {k}: finite difference {fd}, gradient {}", grad[k]);
+        let fd = (LogReg::objective_at(&x, &set, 3, &cfg, &tp).0
+            - LogReg::objective_at(&x, &set, 3, &cfg, &tm).0)
+            / (2.0 * h);
+        assert!(
+            (fd - grad[k]).abs() < 1e-4 * (1.0 + fd.abs()),
+            "param {k}: finite difference {fd}, gradient {}",
+            grad[k]
+        );
     }
 }
 
@@ -64,7 +72,10 @@ fn weight_zero_equals_leaving_the_row_out_and_weights_change_the_fit() {
     let mut full = half.clone();
     full.weights[5] = 1.0;
     let d = LogReg::fit(&x, &full, 2, &cfg, None).log_proba(&x);
-    assert!((c.row(5)[1] - d.row(5)[1]).abs() > 1e-3, "a sample weight must change the fit");
+    assert!(
+        (c.row(5)[1] - d.row(5)[1]).abs() > 1e-3,
+        "a sample weight must change the fit"
+    );
 }
 
 #[test]
@@ -72,27 +83,57 @@ fn warm_start_reaches_the_same_optimum_in_fewer_iterations() {
     let (x, _, y) = synthetic::blobs(300, 16, 3, 2);
     let y: Vec<usize> = y.iter().map(|&v| v as usize).collect();
     let cfg = LearnerConfig::default();
-    let first = LogReg::fit(&x, &TrainSet::human(&(0..200).collect::<Vec<_>>(), &y[..200]), 3, &cfg, None);
+    let first = LogReg::fit(
+        &x,
+        &TrainSet::human(&(0..200).collect::<Vec<_>>(), &y[..200]),
+        3,
+        &cfg,
+        None,
+    );
     let rows: Vec<usize> = (0..220).collect();
     let set = TrainSet::human(&rows, &y[..220]);
     let cold = LogReg::fit(&x, &set, 3, &cfg, None);
     let warm = LogReg::fit(&x, &set, 3, &cfg, Some(&first));
     let (a, b) = (cold.log_proba(&x), warm.log_proba(&x));
-    let max_diff = a.data().iter().zip(b.data()).map(|(p, q)| (p.exp() - q.exp()).abs()).fold(0.0f32, f32::max);
-    assert!(max_diff < 1e-3, "warm and cold optima differ by {max_diff} in probability");
-    eprintln!("iterations: cold {}, warm {}", cold.iterations(), warm.iterations());
+    let max_diff = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(p, q)| (p.exp() - q.exp()).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        max_diff < 1e-3,
+        "warm and cold optima differ by {max_diff} in probability"
+    );
+    eprintln!(
+        "iterations: cold {}, warm {}",
+        cold.iterations(),
+        warm.iterations()
+    );
     assert!(warm.iterations() <= cold.iterations());
 }
 
 #[test]
 fn absent_classes_get_a_small_finite_probability() {
     let x = Matrix::new(4, 1, vec![-2.0, -1.0, 1.0, 2.0]);
-    let model = LogReg::fit(&x, &TrainSet::human(&[0, 1, 2, 3], &[0, 0, 2, 2]), 3, &LearnerConfig::default(), None);
+    let model = LogReg::fit(
+        &x,
+        &TrainSet::human(&[0, 1, 2, 3], &[0, 0, 2, 2]),
+        3,
+        &LearnerConfig::default(),
+        None,
+    );
     assert_eq!(model.present_classes(), &[0, 2]);
     let lp = model.log_proba(&x);
     assert!(lp.data().iter().all(|v| v.is_finite()));
     assert!((lp.row(0)[1] - (1e-6f32).ln()).abs() < 1e-3);
-    let single = LogReg::fit(&x, &TrainSet::human(&[0], &[1]), 3, &LearnerConfig::default(), None);
+    let single = LogReg::fit(
+        &x,
+        &TrainSet::human(&[0], &[1]),
+        3,
+        &LearnerConfig::default(),
+        None,
+    );
     assert_eq!(single.log_proba(&x).argmax_row(3), 1);
 }
 

@@ -37,13 +37,33 @@ fn curve(strategy: &str, learner: LearnerMode, is_baseline: bool, ba: &[f64]) ->
 
 #[test]
 fn savings_on_hand_made_curves() {
-    let random = curve("random", LearnerMode::Plain, true, &[0.50, 0.55, 0.60, 0.62, 0.64, 0.65]);
+    let random = curve(
+        "random",
+        LearnerMode::Plain,
+        true,
+        &[0.50, 0.55, 0.60, 0.62, 0.64, 0.65],
+    );
     // The best baseline peaks at 0.70 only at its last budget: n_best = 600.
-    let margin = curve("margin", LearnerMode::Plain, true, &[0.50, 0.58, 0.63, 0.66, 0.68, 0.70]);
+    let margin = curve(
+        "margin",
+        LearnerMode::Plain,
+        true,
+        &[0.50, 0.58, 0.63, 0.66, 0.68, 0.70],
+    );
     // Ours reaches 0.70 at 200: savings 1 - 200/600; reaches random's 0.65 at 200 where random needs 600.
-    let ours = curve("ours", LearnerMode::Own, false, &[0.60, 0.71, 0.72, 0.72, 0.73, 0.74]);
+    let ours = curve(
+        "ours",
+        LearnerMode::Own,
+        false,
+        &[0.60, 0.71, 0.72, 0.72, 0.73, 0.74],
+    );
     // Never reaches a*.
-    let weak = curve("weak", LearnerMode::Own, false, &[0.3, 0.4, 0.5, 0.6, 0.66, 0.69]);
+    let weak = curve(
+        "weak",
+        LearnerMode::Own,
+        false,
+        &[0.3, 0.4, 0.5, 0.6, 0.66, 0.69],
+    );
     let cmp = compare("s", LearnerMode::Plain, &[&random, &margin, &ours, &weak]);
     assert_eq!(cmp.best_baseline.as_deref(), Some("margin"));
     assert_eq!(cmp.a_star, Some(0.70));
@@ -110,7 +130,21 @@ fn summary_averages_seeds_and_builds_both_comparisons() {
     let (p, q) = (&s.comparisons[0], &s.comparisons[1]);
     assert_eq!(p.comparison, LearnerMode::Plain);
     // Plain: a* = 0.7 reached by random at 20 and by ours at 10 -> 50%.
-    assert_eq!(p.rows.iter().find(|r| r.strategy == "ours").unwrap().savings_vs_best, Some(0.5));
+    assert_eq!(
+        p.rows
+            .iter()
+            .find(|r| r.strategy == "ours")
+            .unwrap()
+            .savings_vs_best,
+        Some(0.5)
+    );
     // Pseudo: a* = 0.8, random reaches it at 20, ours at 20 -> 0%.
-    assert_eq!(q.rows.iter().find(|r| r.strategy == "ours").unwrap().savings_vs_best, Some(0.0));
+    assert_eq!(
+        q.rows
+            .iter()
+            .find(|r| r.strategy == "ours")
+            .unwrap()
+            .savings_vs_best,
+        Some(0.0)
+    );
 }

@@ -1,11 +1,23 @@
 //! Split, imbalance and noise: proportions, counts, rates, determinism.
 
-use coselect_sim::setting::{inject_noise, long_tail_counts, long_tail_subsample, prepare, stratified_split};
+use coselect_sim::setting::{
+    inject_noise, long_tail_counts, long_tail_subsample, prepare, stratified_split,
+};
 use coselect_sim::{synthetic, Dataset, Imbalance, Setting};
 
 #[test]
 fn stratified_split_keeps_class_proportions() {
-    let labels: Vec<usize> = (0..1000).map(|i| if i < 800 { 0 } else if i < 950 { 1 } else { 2 }).collect();
+    let labels: Vec<usize> = (0..1000)
+        .map(|i| {
+            if i < 800 {
+                0
+            } else if i < 950 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
     let test = stratified_split(&labels, 3, 0.2, 1);
     let count = |c: usize| (0..1000).filter(|&i| test[i] && labels[i] == c).count();
     assert_eq!((count(0), count(1), count(2)), (160, 30, 10));
@@ -16,12 +28,20 @@ fn stratified_split_keeps_class_proportions() {
 #[test]
 fn long_tail_counts_follow_the_power_law() {
     // 5 classes of 1000, rho = 100: 1000 * 100^(-r/4) = 1000, 316.2, 100, 31.6, 10.
-    assert_eq!(long_tail_counts(&[1000; 5], 100.0), vec![1000, 316, 100, 31, 10]);
+    assert_eq!(
+        long_tail_counts(&[1000; 5], 100.0),
+        vec![1000, 316, 100, 31, 10]
+    );
     // Ranks follow size: the largest class keeps n_max, the smallest gets the tail.
-    assert_eq!(long_tail_counts(&[500, 1000, 800], 10.0), vec![316, 1000, 100]);
+    assert_eq!(
+        long_tail_counts(&[500, 1000, 800], 10.0),
+        vec![100, 1000, 316]
+    );
     let labels: Vec<usize> = (0..5000).map(|i| i % 5).collect();
     let kept = long_tail_subsample(&labels, 5, 100.0, 3);
-    let per: Vec<usize> = (0..5).map(|c| kept.iter().filter(|&&i| labels[i] == c).count()).collect();
+    let per: Vec<usize> = (0..5)
+        .map(|c| kept.iter().filter(|&&i| labels[i] == c).count())
+        .collect();
     assert_eq!(per, vec![1000, 316, 100, 31, 10]);
 }
 
@@ -40,7 +60,10 @@ fn noise_rate_is_exact_symmetric_and_fixed_per_seed() {
         let total: usize = row.iter().sum();
         for (d, &n) in row.iter().enumerate() {
             if d != c {
-                assert!((n as f64 - total as f64 / 3.0).abs() < 0.3 * total as f64 / 3.0 + 10.0, "{to:?}");
+                assert!(
+                    (n as f64 - total as f64 / 3.0).abs() < 0.3 * total as f64 / 3.0 + 10.0,
+                    "{to:?}"
+                );
             }
         }
     }
@@ -60,7 +83,9 @@ fn prepare_merges_splits_and_keeps_the_test_split_clean() {
     assert_eq!(p.test_x.rows(), 100);
     // Merged class: 3 of 5 original classes.
     assert_eq!(p.test_labels.iter().filter(|&&y| y == 2).count(), 60);
-    let flips = (0..p.pool_clean.len()).filter(|&i| p.pool_clean[i] != p.pool_noisy[i]).count();
+    let flips = (0..p.pool_clean.len())
+        .filter(|&i| p.pool_clean[i] != p.pool_noisy[i])
+        .count();
     assert_eq!(flips, (0.2 * 400.0f64).round() as usize);
     for i in 0..p.pool_fm.rows() {
         let s: f64 = p.pool_fm.row(i).iter().map(|&v| (v as f64).exp()).sum();

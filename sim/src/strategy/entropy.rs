@@ -20,7 +20,12 @@ impl Strategy for Entropy {
 
     fn select(&mut self, ctx: &mut SelectContext<'_>) -> Result<Vec<usize>> {
         let lp = ctx.require_model(self.name())?;
-        let score = per_row(lp, |p| -p.iter().filter(|&&v| v > 0.0).map(|&v| v * v.ln()).sum::<f64>());
+        let score = per_row(lp, |p| {
+            -p.iter()
+                .filter(|&&v| v > 0.0)
+                .map(|&v| v * v.ln())
+                .sum::<f64>()
+        });
         Ok(top_k(&score, ctx.is_labeled, ctx.batch))
     }
 }

@@ -47,16 +47,25 @@ pub struct Oracle {
 impl Oracle {
     /// An oracle over `noisy` labels for a batch of `budget`; `is_labeled` marks rows labeled before.
     pub fn new(noisy: Vec<usize>, is_labeled: Vec<bool>, budget: usize) -> Self {
-        Self { noisy, is_labeled, budget, revealed: Vec::new() }
+        Self {
+            noisy,
+            is_labeled,
+            budget,
+            revealed: Vec::new(),
+        }
     }
 
     /// The annotator's label of pool row `i`, spending one label of the batch.
     pub fn reveal(&mut self, i: usize) -> Result<usize> {
         if i >= self.noisy.len() {
-            return Err(SimError::Config(format!("oracle: row {i} is outside the pool")));
+            return Err(SimError::Config(format!(
+                "oracle: row {i} is outside the pool"
+            )));
         }
         if self.is_labeled[i] {
-            return Err(SimError::Config(format!("oracle: row {i} is already labeled")));
+            return Err(SimError::Config(format!(
+                "oracle: row {i} is already labeled"
+            )));
         }
         if self.revealed.len() >= self.budget {
             return Err(SimError::Config("oracle: the batch is spent".into()));
@@ -121,7 +130,9 @@ pub struct SelectContext<'a> {
 impl SelectContext<'_> {
     /// Unlabeled pool rows (not labeled before, not revealed this round), ascending.
     pub fn unlabeled(&self) -> Vec<usize> {
-        (0..self.pool_x.rows()).filter(|&i| !self.oracle.is_labeled(i)).collect()
+        (0..self.pool_x.rows())
+            .filter(|&i| !self.oracle.is_labeled(i))
+            .collect()
     }
 
     /// The deployed model's log-probabilities, or an error naming the strategy when absent.
@@ -200,11 +211,26 @@ fn build_fm_balanced(_: &MethodOptions) -> Box<dyn Strategy> {
 
 /// Every strategy by name, in table order. "ours" is added here when it is wired.
 pub const REGISTRY: &[Entry] = &[
-    Entry { name: "random", build: build_random },
-    Entry { name: "confidence", build: build_confidence },
-    Entry { name: "margin", build: build_margin },
-    Entry { name: "entropy", build: build_entropy },
-    Entry { name: "fm-balanced", build: build_fm_balanced },
+    Entry {
+        name: "random",
+        build: build_random,
+    },
+    Entry {
+        name: "confidence",
+        build: build_confidence,
+    },
+    Entry {
+        name: "margin",
+        build: build_margin,
+    },
+    Entry {
+        name: "entropy",
+        build: build_entropy,
+    },
+    Entry {
+        name: "fm-balanced",
+        build: build_fm_balanced,
+    },
 ];
 
 /// Names of every registered strategy.
@@ -228,7 +254,10 @@ pub fn build(name: &str, options: &MethodOptions) -> Result<Box<dyn Strategy>> {
         .iter()
         .find(|e| e.name == name)
         .map(|e| (e.build)(options))
-        .ok_or_else(|| SimError::UnknownStrategy { name: name.into(), known: names().join(", ") })
+        .ok_or_else(|| SimError::UnknownStrategy {
+            name: name.into(),
+            known: names().join(", "),
+        })
 }
 
 /// The `k` unlabeled rows with the highest `score`; ties go to the lower index.
