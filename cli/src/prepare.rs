@@ -94,8 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.wheel = args.wheel;
     opts.force = args.force;
     opts.progress = !args.quiet;
-    let report = coselect_fm::prepare(&opts)
-        .with_context(|| format!("preparing {}", opts.out.display()))?;
+    let report =
+        coselect_fm::prepare(&opts).with_context(|| format!("preparing {}", opts.out.display()))?;
     let meta = &report.meta;
     for w in &meta.warnings {
         eprintln!("warning: {w}");

@@ -100,7 +100,10 @@ impl FmError {
     /// assert!(err.to_string().starts_with("a.txt"));
     /// ```
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        FmError::Io { path: path.into(), source }
+        FmError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

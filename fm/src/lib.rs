@@ -38,5 +38,7 @@ pub use pooling::mean_pool_normalize;
 pub use prepare::{prepare, Outcome, PrepareOptions, PrepareReport, Source};
 pub use prompts::Prompts;
 pub use sample::{stratified_quotas, stratified_sample};
-pub use wheel::{find_wheel, read_model_files, wheel_candidates, ModelFiles, WHEEL_ENV, WHEEL_FILE_NAME};
+pub use wheel::{
+    find_wheel, read_model_files, wheel_candidates, ModelFiles, WHEEL_ENV, WHEEL_FILE_NAME,
+};
 pub use zeroshot::{agreement, argmax_rows, zero_shot_scores, Agreement};

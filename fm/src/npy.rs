@@ -97,9 +97,7 @@ pub fn write_matrix(path: &Path, values: &[f32], cols: usize, dtype: EmbeddingDt
     let shape = [(values.len() / cols) as u64, cols as u64];
     match dtype {
         EmbeddingDtype::F32 => write_array(path, &shape, values.iter().copied()),
-        EmbeddingDtype::F16 => {
-            write_array(path, &shape, values.iter().map(|&v| f16::from_f32(v)))
-        }
+        EmbeddingDtype::F16 => write_array(path, &shape, values.iter().map(|&v| f16::from_f32(v))),
     }
 }
 
@@ -111,7 +109,11 @@ pub fn write_matrix(path: &Path, values: &[f32], cols: usize, dtype: EmbeddingDt
 /// # Ok::<(), coselect_fm::FmError>(())
 /// ```
 pub fn write_labels(path: &Path, labels: &[usize]) -> Result<()> {
-    write_array(path, &[labels.len() as u64], labels.iter().map(|&l| l as i64))
+    write_array(
+        path,
+        &[labels.len() as u64],
+        labels.iter().map(|&l| l as i64),
+    )
 }
 
 /// Reads a 2-D float32 or float16 .npy file as f32 values, rows and columns.

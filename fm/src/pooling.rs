@@ -24,6 +24,10 @@ pub fn mean_pool_normalize(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
     // A row of all padding would divide by zero; clamp like sentence-transformers (1e-9).
     let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
     let mean = summed.broadcast_div(&counts)?;
-    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+    let norm = mean
+        .sqr()?
+        .sum_keepdim(1)?
+        .sqrt()?
+        .clamp(1e-12f32, f32::MAX)?;
     Ok(mean.broadcast_div(&norm)?)
 }

