@@ -1,0 +1,161 @@
+//! Per-class bounded "best N" lists on the heap, in capacity tiers.
+//!
+//! The core's [`BoundedTopK<N>`] has a compile-time capacity and is built by
+//! value, so a host cannot make one large enough for any budget without a
+//! huge stack temporary. The host keeps one boxed list per class instead,
+//! with `N` the smallest tier that covers the budget (or the pseudo-label
+//! cap), and finishes through the core's own [`round_robin`], so the
+//! selection rule exists once.
+
+use coselect_core::{round_robin, BoundedTopK, Entry, Pick};
+
+use crate::error::{Error, Result};
+
+/// Classes this host accepts (the capacity of the core structures it
+/// instantiates: a scorer, an EM state and the round-robin's stack arrays).
+pub const MAX_CLASSES: usize = 4096;
+
+/// Per-class list capacities for the query budget k. The budget picks the
+/// smallest tier that holds it.
+pub const BUDGET_TIERS: [usize; 3] = [256, 4096, 16_384];
+
+/// Per-class list capacities for the pseudo-label cap.
+pub const CAP_TIERS: [usize; 5] = [256, 1024, 4096, 16_384, 65_536];
+
+/// The smallest tier holding `n`.
+pub(crate) fn tier(tiers: &[usize], n: usize, what: &'static str) -> Result<usize> {
+    tiers
+        .iter()
+        .copied()
+        .find(|&t| t >= n)
+        .ok_or(Error::TooLarge {
+            what,
+            value: n,
+            max: tiers[tiers.len() - 1],
+        })
+}
+
+/// The query selector's partial state: the best `k` rows of each class,
+/// with `K` the tier of `k`. The hot path is generic over `K` so the push
+/// inlines.
+pub(crate) struct ClassHeaps<const K: usize> {
+    heaps: Vec<Box<BoundedTopK<K>>>,
+    pushed: u64,
+}
+
+impl<const K: usize> ClassHeaps<K> {
+    pub(crate) fn new(classes: usize, k: usize) -> Result<Self> {
+        let mut heaps = Vec::with_capacity(classes);
+        for _ in 0..classes {
+            let h = BoundedTopK::<K>::new(k).map_err(Error::core("selector"))?;
+            heaps.push(Box::new(h));
+        }
+        Ok(ClassHeaps { heaps, pushed: 0 })
+    }
+
+    /// Offers one row's per-class scores.
+    #[inline]
+    pub(crate) fn push(&mut self, index: u64, scores: &[f32]) {
+        for (h, &s) in self.heaps.iter_mut().zip(scores) {
+            h.push(Entry::new(s, index));
+        }
+        self.pushed += 1;
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        for (h, o) in self.heaps.iter_mut().zip(other.heaps.iter()) {
+            h.merge(o);
+        }
+        self.pushed += other.pushed;
+    }
+
+    /// Quotas and round-robin, by the core's rule.
+    pub(crate) fn finish(mut self, counts: &[u32], k: u32, seed_min: u32) -> Result<Vec<Pick>> {
+        if self.pushed == 0 {
+            return Err(Error::core("selection")(coselect_core::Error::EmptyPool));
+        }
+        if self.pushed < k as u64 {
+            return Err(Error::core("selection")(
+                coselect_core::Error::BudgetExceedsPool {
+                    k: k as u64,
+                    pool: self.pushed,
+                },
+            ));
+        }
+        for h in self.heaps.iter_mut() {
+            h.sort_best_last();
+        }
+        let heaps = &self.heaps;
+        let mut out = vec![Pick::default(); k as usize];
+        let n = round_robin::<MAX_CLASSES>(counts, k, seed_min, |c| heaps[c].as_slice(), &mut out)
+            .map_err(Error::core("selection"))?;
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// A bounded best list of any capacity tier, behind a pointer: used where a
+/// row pushes at most one entry (pseudo-label candidates), so dynamic
+/// dispatch costs nothing measurable and one code path serves every tier.
+pub(crate) trait TopList: Send {
+    fn offer(&mut self, e: Entry);
+    fn entries(&self) -> &[Entry];
+    fn best_last(&mut self) -> &[Entry];
+}
+
+impl<const N: usize> TopList for BoundedTopK<N> {
+    #[inline]
+    fn offer(&mut self, e: Entry) {
+        self.push(e);
+    }
+    fn entries(&self) -> &[Entry] {
+        self.as_slice()
+    }
+    fn best_last(&mut self) -> &[Entry] {
+        self.sort_best_last()
+    }
+}
+
+/// A boxed list keeping the best `limit` entries, in the smallest tier.
+pub(crate) fn top_list(limit: usize) -> Result<Box<dyn TopList>> {
+    fn make<const N: usize>(limit: usize) -> Result<Box<dyn TopList>> {
+        let t = BoundedTopK::<N>::new(limit).map_err(Error::core("pseudo-labels"))?;
+        Ok(Box::new(t))
+    }
+    match tier(&CAP_TIERS, limit, "the pseudo-label cap per class")? {
+        256 => make::<256>(limit),
+        1024 => make::<1024>(limit),
+        4096 => make::<4096>(limit),
+        16_384 => make::<16_384>(limit),
+        _ => make::<65_536>(limit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_cover_and_refuse() {
+        assert_eq!(tier(&BUDGET_TIERS, 1, "k").unwrap(), 256);
+        assert_eq!(tier(&BUDGET_TIERS, 257, "k").unwrap(), 4096);
+        let e = tier(&BUDGET_TIERS, 16_385, "the budget k").unwrap_err();
+        assert_eq!(e.to_string(), "the budget k is 16385, this host supports at most 16384");
+    }
+
+    #[test]
+    fn boxed_lists_keep_the_best() {
+        for limit in [0, 3, 300, 5000] {
+            let mut t = top_list(limit).unwrap();
+            for i in 0..6000u64 {
+                t.offer(Entry::new((i % 1000) as f32, i));
+            }
+            let kept = t.best_last();
+            assert_eq!(kept.len(), limit);
+            if let Some(best) = kept.last() {
+                assert_eq!((best.score, best.index), (999.0, 999));
+            }
+        }
+        assert!(top_list(70_000).is_err());
+    }
+}

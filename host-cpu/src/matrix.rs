@@ -1,0 +1,288 @@
+//! Borrowed `rows x classes` matrices in f32, f16 or bf16.
+//!
+//! The core's math takes f32 rows. A half-precision row is widened into a
+//! small per-worker buffer right before use (exact: every f16 and bf16 value
+//! is an f32 value), so an f16 pool gives the same bits as the same values
+//! stored as f32, and no f32 copy of the pool is ever made.
+
+use half::{bf16, f16};
+
+use crate::error::{BadValue, Error, Result};
+use crate::npy::Dtype;
+
+#[derive(Debug, Clone, Copy)]
+enum Data<'a> {
+    F32(&'a [f32]),
+    F16(&'a [f16]),
+    Bf16(&'a [bf16]),
+    /// Little-endian bytes that could not be viewed as typed elements in
+    /// place (unaligned data, or a big-endian host).
+    Le(&'a [u8], Dtype),
+}
+
+/// A row-major (C-order) matrix borrowed from memory or a mapped file,
+/// with a name for error messages.
+///
+/// ```
+/// use coselect_cpu::Matrix;
+/// let v = [1.0f32, 2.0, 3.0, 4.0];
+/// let m = Matrix::f32("fm", &v, 2, 2)?;
+/// let mut buf = vec![0.0; 2];
+/// assert_eq!(m.row(1, &mut buf), &[3.0, 4.0]);
+/// # Ok::<(), coselect_cpu::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Matrix<'a> {
+    name: String,
+    rows: usize,
+    cols: usize,
+    data: Data<'a>,
+}
+
+impl<'a> Matrix<'a> {
+    fn checked(name: &str, rows: usize, cols: usize, found: usize, data: Data<'a>) -> Result<Self> {
+        if rows.checked_mul(cols) != Some(found) {
+            return Err(Error::BadBuffer {
+                input: name.to_string(),
+                rows,
+                cols,
+                found,
+            });
+        }
+        Ok(Matrix {
+            name: name.to_string(),
+            rows,
+            cols,
+            data,
+        })
+    }
+
+    /// An f32 matrix; `data.len()` must be `rows * cols`.
+    pub fn f32(name: &str, data: &'a [f32], rows: usize, cols: usize) -> Result<Self> {
+        Self::checked(name, rows, cols, data.len(), Data::F32(data))
+    }
+
+    /// An f16 matrix.
+    ///
+    /// ```
+    /// use half::f16;
+    /// let v: Vec<f16> = [0.5f32, 1.5].iter().map(|&x| f16::from_f32(x)).collect();
+    /// let m = coselect_cpu::Matrix::f16("fm", &v, 1, 2)?;
+    /// assert_eq!(m.row(0, &mut [0.0; 2]), &[0.5, 1.5]);
+    /// # Ok::<(), coselect_cpu::Error>(())
+    /// ```
+    pub fn f16(name: &str, data: &'a [f16], rows: usize, cols: usize) -> Result<Self> {
+        Self::checked(name, rows, cols, data.len(), Data::F16(data))
+    }
+
+    /// A bfloat16 matrix.
+    pub fn bf16(name: &str, data: &'a [bf16], rows: usize, cols: usize) -> Result<Self> {
+        Self::checked(name, rows, cols, data.len(), Data::Bf16(data))
+    }
+
+    /// A matrix over little-endian bytes of `dtype` (F32, F16 or Bf16), as a
+    /// `.npy` file holds them. Viewed in place when aligned on a
+    /// little-endian host, decoded row by row otherwise.
+    pub fn from_le_bytes(
+        name: &str,
+        bytes: &'a [u8],
+        dtype: Dtype,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self> {
+        let size = dtype.size();
+        if !matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::Bf16) || bytes.len() % size != 0 {
+            return Err(Error::BadBuffer {
+                input: name.to_string(),
+                rows,
+                cols,
+                found: bytes.len() / size,
+            });
+        }
+        let n = bytes.len() / size;
+        let data = if cfg!(target_endian = "little") {
+            match dtype {
+                Dtype::F32 => bytemuck::try_cast_slice(bytes).map(Data::F32),
+                Dtype::F16 => bytemuck::try_cast_slice(bytes).map(Data::F16),
+                _ => bytemuck::try_cast_slice(bytes).map(Data::Bf16),
+            }
+            .unwrap_or(Data::Le(bytes, dtype))
+        } else {
+            Data::Le(bytes, dtype)
+        };
+        Self::checked(name, rows, cols, n, data)
+    }
+
+    /// The name used in error messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of rows (samples).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (classes).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// `rows x cols` as text, for messages.
+    pub fn shape_text(&self) -> String {
+        format!("{}x{}", self.rows, self.cols)
+    }
+
+    /// Bytes of input the matrix spans (for throughput figures).
+    pub fn byte_len(&self) -> usize {
+        let size = match self.data {
+            Data::F32(_) => 4,
+            Data::F16(_) | Data::Bf16(_) => 2,
+            Data::Le(_, d) => d.size(),
+        };
+        self.rows * self.cols * size
+    }
+
+    /// Row `i` as f32: borrowed in place for f32 data, widened into `buf`
+    /// (at least `cols` long) otherwise. `i` must be below `rows`.
+    #[inline]
+    pub fn row<'s>(&'s self, i: usize, buf: &'s mut [f32]) -> &'s [f32] {
+        let c = self.cols;
+        let r = i * c..(i + 1) * c;
+        let out = &mut buf[..c];
+        match self.data {
+            Data::F32(v) => return &v[r],
+            Data::F16(v) => {
+                for (o, x) in out.iter_mut().zip(&v[r]) {
+                    *o = x.to_f32();
+                }
+            }
+            Data::Bf16(v) => {
+                for (o, x) in out.iter_mut().zip(&v[r]) {
+                    *o = x.to_f32();
+                }
+            }
+            Data::Le(b, d) => {
+                let s = d.size();
+                let bytes = &b[r.start * s..r.end * s];
+                match d {
+                    Dtype::F32 => {
+                        for (o, x) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                            *o = f32::from_le_bytes([x[0], x[1], x[2], x[3]]);
+                        }
+                    }
+                    Dtype::F16 => {
+                        for (o, x) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = f16::from_le_bytes([x[0], x[1]]).to_f32();
+                        }
+                    }
+                    _ => {
+                        for (o, x) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                            *o = bf16::from_le_bytes([x[0], x[1]]).to_f32();
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks that row `i` (already read as `row`) is finite; the error names
+    /// the matrix, row, column and value.
+    #[inline]
+    pub(crate) fn check_finite(&self, i: usize, row: &[f32]) -> Result<()> {
+        coselect_core::math::check_finite(i as u64, row, self.cols).map_err(|_| {
+            let col = row.iter().position(|x| !x.is_finite()).unwrap_or(0);
+            let v = row.get(col).copied().unwrap_or(f32::NAN);
+            Error::NonFinite {
+                input: self.name.clone(),
+                row: i as u64,
+                col: col as u32,
+                value: if v.is_nan() {
+                    BadValue::NaN
+                } else {
+                    BadValue::Infinite(v)
+                },
+            }
+        })
+    }
+
+    /// Checks that row `i` holds finite log-probabilities.
+    #[inline]
+    pub(crate) fn check_log_probabilities(&self, i: usize, row: &[f32]) -> Result<()> {
+        self.check_finite(i, row)?;
+        coselect_core::math::check_log_probabilities(i as u64, row, self.cols).map_err(|e| {
+            let sum = match e {
+                coselect_core::Error::NotNormalized { sum, .. } => sum,
+                _ => f32::NAN,
+            };
+            Error::NotLogProbabilities {
+                input: self.name.clone(),
+                row: i as u64,
+                sum,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_storage_reads_the_same_row() {
+        let v = [0.5f32, -1.25, 3.0, 1e-3, 65504.0, -0.0];
+        let h: Vec<f16> = v.iter().map(|&x| f16::from_f32(x)).collect();
+        let b: Vec<bf16> = v.iter().map(|&x| bf16::from_f32(x)).collect();
+        let le: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        // Shift by one byte to force the unaligned, decoded path.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&le);
+        let mats = [
+            Matrix::f32("a", &v, 2, 3).unwrap(),
+            Matrix::from_le_bytes("b", &le, Dtype::F32, 2, 3).unwrap(),
+            Matrix::from_le_bytes("c", &shifted[1..], Dtype::F32, 2, 3).unwrap(),
+        ];
+        let mut buf = [0.0f32; 3];
+        for m in &mats {
+            assert_eq!(m.row(1, &mut buf), &v[3..]);
+        }
+        let hm = Matrix::f16("h", &h, 2, 3).unwrap();
+        let hb: Vec<u8> = h.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let mut hs = vec![0u8];
+        hs.extend_from_slice(&hb);
+        let hl = Matrix::from_le_bytes("h", &hs[1..], Dtype::F16, 2, 3).unwrap();
+        let want: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
+        assert_eq!(hm.row(0, &mut buf).to_vec(), want[..3]);
+        assert_eq!(hl.row(0, &mut buf).to_vec(), want[..3]);
+        let bm = Matrix::bf16("b", &b, 2, 3).unwrap();
+        assert_eq!(bm.row(0, &mut buf)[0], 0.5);
+    }
+
+    #[test]
+    fn refuses_wrong_buffer_sizes() {
+        let v = [0.0f32; 5];
+        let e = Matrix::f32("fm", &v, 2, 3).unwrap_err().to_string();
+        assert_eq!(e, "fm: buffer of 5 values does not hold 2x3");
+        assert!(Matrix::f32("fm", &v, usize::MAX, 2).is_err());
+        assert!(Matrix::from_le_bytes("fm", &[0u8; 7], Dtype::F32, 1, 2).is_err());
+        assert!(Matrix::from_le_bytes("fm", &[0u8; 8], Dtype::I64, 1, 1).is_err());
+    }
+
+    #[test]
+    fn value_errors_name_row_col_and_value() {
+        let v = [0.0f32, 1.0, f32::NAN, f32::NEG_INFINITY];
+        let m = Matrix::f32("fm.npy", &v, 2, 2).unwrap();
+        let mut buf = [0.0; 2];
+        let e = m.check_finite(1, m.row(1, &mut buf)).unwrap_err().to_string();
+        assert_eq!(e, "fm.npy: NaN at row 1, col 0");
+        let w = [0.0f32, f32::INFINITY];
+        let m = Matrix::f32("sm.npy", &w, 1, 2).unwrap();
+        let e = m.check_finite(0, m.row(0, &mut buf)).unwrap_err().to_string();
+        assert_eq!(e, "sm.npy: inf at row 0, col 1");
+        let z = [0.0f32, 0.0];
+        let m = Matrix::f32("sm.npy", &z, 1, 2).unwrap();
+        let e = m.check_log_probabilities(0, m.row(0, &mut buf)).unwrap_err().to_string();
+        assert_eq!(e, "sm.npy: row 0 is not log-probabilities (exp sums to 2, not 1)");
+    }
+}

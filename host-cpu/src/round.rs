@@ -1,0 +1,371 @@
+//! One labeling round over a pool: calibration, prior, scoring, selection
+//! and co-decided pseudo-labels.
+//!
+//! Passes over the pool, each parallel over chunks:
+//! 1. EM of the pool prior, one pass per iteration, only when some class is
+//!    in seed mode (boundary mode does not use the prior, so a round where
+//!    every class has `seed_min` labels skips it);
+//! 2. one pass that scores every unlabeled row ([`Scorer`]), keeps the best
+//!    `k` per class, and, with a small model and human labels, collects the
+//!    co-decision candidates ([`candidacy_unchecked`]).
+//!
+//! Every row is validated on the first pass that reads it, so a NaN is
+//! reported with its file, row and column before anything is selected.
+
+use coselect_core::{
+    candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel,
+    Reason, Scorer,
+};
+
+use crate::calibration::{calibrate, Calibration};
+use crate::error::{Error, Result};
+use crate::heaps::{tier, top_list, ClassHeaps, TopList, BUDGET_TIERS, MAX_CLASSES};
+use crate::parallel::{Parallelism, Workers};
+use crate::prior::{estimate_prior, PriorEstimate};
+use crate::{Labels, Matrix};
+
+/// The inputs of a round: FM scores, optional small-model
+/// log-probabilities of the same shape, and the human labels.
+///
+/// ```
+/// use coselect_cpu::{Labels, Matrix, Pool};
+/// let fm = [2.0f32, 0.0, 0.0, 2.0, 1.0, 1.0];
+/// let pool = Pool::new(Matrix::f32("fm", &fm, 3, 2)?, None, None)?;
+/// assert_eq!(pool.labels().unlabeled(), 3);
+/// # Ok::<(), coselect_cpu::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Pool<'a> {
+    pub(crate) fm: Matrix<'a>,
+    pub(crate) sm: Option<Matrix<'a>>,
+    pub(crate) labels: Labels,
+}
+
+impl<'a> Pool<'a> {
+    /// Checks that the shapes agree. Without labels every row is unlabeled.
+    pub fn new(fm: Matrix<'a>, sm: Option<Matrix<'a>>, labels: Option<Labels>) -> Result<Self> {
+        if let Some(s) = &sm {
+            if (s.rows(), s.cols()) != (fm.rows(), fm.cols()) {
+                return Err(Error::ShapeMismatch {
+                    input: s.name().to_string(),
+                    shape: s.shape_text(),
+                    other: fm.name().to_string(),
+                    other_shape: fm.shape_text(),
+                });
+            }
+        }
+        let classes = fm.cols();
+        if classes < 2 {
+            return Err(Error::core("pool")(
+                coselect_core::Error::InvalidClassCount {
+                    classes: classes as u32,
+                },
+            ));
+        }
+        if classes > MAX_CLASSES {
+            return Err(Error::TooLarge {
+                what: "the number of classes (columns)",
+                value: classes,
+                max: MAX_CLASSES,
+            });
+        }
+        let labels = match labels {
+            Some(l) => {
+                if l.rows() != fm.rows() || l.counts().len() != classes {
+                    return Err(Error::ShapeMismatch {
+                        input: l.name().to_string(),
+                        shape: format!("{} rows of {} classes", l.rows(), l.counts().len()),
+                        other: fm.name().to_string(),
+                        other_shape: fm.shape_text(),
+                    });
+                }
+                l
+            }
+            None => Labels::none(fm.rows(), classes as u32),
+        };
+        Ok(Pool { fm, sm, labels })
+    }
+
+    /// The FM scores.
+    pub fn fm(&self) -> &Matrix<'a> {
+        &self.fm
+    }
+
+    /// The small model's log-probabilities, if given.
+    pub fn sm(&self) -> Option<&Matrix<'a>> {
+        self.sm.as_ref()
+    }
+
+    /// The human labels (all unlabeled when none were given).
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// Bytes of score input (FM plus small model), for throughput figures.
+    pub fn input_bytes(&self) -> usize {
+        self.fm.byte_len() + self.sm.as_ref().map_or(0, |m| m.byte_len())
+    }
+
+    /// Validates one row read from both matrices.
+    #[inline]
+    pub(crate) fn check_row(&self, i: usize, fm: &[f32], sm: Option<&[f32]>) -> Result<()> {
+        self.fm.check_finite(i, fm)?;
+        if let (Some(m), Some(r)) = (&self.sm, sm) {
+            m.check_log_probabilities(i, r)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a round decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundResult {
+    /// The query batch in pick order.
+    pub queries: Vec<Pick>,
+    /// Co-decided pseudo-labels (class by class, most confident first);
+    /// empty without a small model or without human labels.
+    pub pseudo_labels: Vec<PseudoLabel>,
+    /// The calibration fitted on the labeled rows.
+    pub calibration: Calibration,
+    /// The EM prior; `None` when no class was in seed mode (unused then).
+    pub prior: Option<PriorEstimate>,
+    /// Rows in the pool.
+    pub rows: usize,
+    /// Unlabeled rows scored.
+    pub unlabeled: usize,
+    /// Classes.
+    pub classes: usize,
+}
+
+/// Runs one round over `pool` with `config` (its `classes` must match the
+/// pool's columns) on `parallelism` worker threads. The selection equals the
+/// core's single-threaded [`coselect_core::Selector`] for any thread count
+/// and chunk size.
+///
+/// ```
+/// use coselect_cpu::{run_round, Labels, Matrix, Parallelism, Pool};
+/// use coselect_core::Config;
+/// // Round 0 of a 3-class pool: the FM alone seeds one row per class.
+/// let fm = [4.0f32, 0.0, 0.0, 0.0, 4.0, 0.0, 3.5, 0.5, 0.0, 0.0, 0.0, 4.0, 3.0, 1.0, 0.0];
+/// let pool = Pool::new(Matrix::f32("fm", &fm, 5, 3)?, None, None)?;
+/// let r = run_round(&pool, &Config::new(3, 3)?, Parallelism::default())?;
+/// let mut classes: Vec<u32> = r.queries.iter().map(|p| p.class).collect();
+/// classes.sort();
+/// assert_eq!(classes, [0, 1, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_round(pool: &Pool<'_>, config: &Config, parallelism: Parallelism) -> Result<RoundResult> {
+    config.validate().map_err(Error::core("config"))?;
+    let classes = pool.fm.cols();
+    if config.classes as usize != classes {
+        return Err(Error::core("config")(
+            coselect_core::Error::ClassCountMismatch {
+                expected: config.classes,
+                found: classes as u32,
+            },
+        ));
+    }
+    let counts = pool.labels.counts();
+    if pool.sm.is_none() {
+        if let Some(c) = counts.iter().position(|&n| n >= config.seed_min) {
+            return Err(Error::MissingSmallModel {
+                class: c as u32,
+                labels: counts[c],
+                seed_min: config.seed_min,
+            });
+        }
+    }
+    let unlabeled = pool.labels.unlabeled();
+    if unlabeled < config.k as usize {
+        let e = if unlabeled == 0 {
+            coselect_core::Error::EmptyPool
+        } else {
+            coselect_core::Error::BudgetExceedsPool {
+                k: config.k as u64,
+                pool: unlabeled as u64,
+            }
+        };
+        return Err(Error::core("selection")(e));
+    }
+    let k_tier = tier(&BUDGET_TIERS, config.k as usize, "the budget k")?;
+    let workers = Workers::new(parallelism)?;
+    // On a worker thread: the core structures are built by value before
+    // they are boxed, and worker stacks are sized for that.
+    workers.install(|| {
+        let calibration = calibrate(pool, config)?;
+        let weights = calibration.posterior_weights();
+        let any_seed = counts.iter().any(|&n| n < config.seed_min);
+        let prior = if any_seed {
+            Some(estimate_prior(pool, config, weights, &workers, true)?)
+        } else {
+            None
+        };
+        let log_prior = match &prior {
+            Some(p) => p.log_prior.clone(),
+            // Unused: every class is in boundary mode.
+            None => vec![-(classes as f32).ln(); classes],
+        };
+        let scorer = Scorer::<MAX_CLASSES>::new(config, counts, weights, &log_prior)
+            .map_err(Error::core("scorer"))?;
+        let pass = ScoringPass {
+            pool,
+            config,
+            scorer: &scorer,
+            temperature: calibration.temperature,
+            validate: prior.is_none(),
+            codecide: pool.sm.is_some() && counts.iter().any(|&n| n > 0),
+        };
+        let (queries, pseudo_labels) = match k_tier {
+            256 => pass.run::<256>(&workers)?,
+            4096 => pass.run::<4096>(&workers)?,
+            _ => pass.run::<16_384>(&workers)?,
+        };
+        Ok(RoundResult {
+            queries,
+            pseudo_labels,
+            calibration,
+            prior,
+            rows: pool.fm.rows(),
+            unlabeled,
+            classes,
+        })
+    })
+}
+
+/// The scoring, selection and co-decision pass.
+struct ScoringPass<'p, 'a> {
+    pool: &'p Pool<'a>,
+    config: &'p Config,
+    scorer: &'p Scorer<MAX_CLASSES>,
+    temperature: f32,
+    validate: bool,
+    codecide: bool,
+}
+
+/// A worker's co-decision state: what [`CoDecider`] keeps, with boxed
+/// per-class lists so any cap fits.
+struct CoState {
+    sigma: Vec<u64>,
+    unlabeled: u64,
+    kept: Vec<Box<dyn TopList>>,
+}
+
+struct WorkerState<const K: usize> {
+    heaps: ClassHeaps<K>,
+    co: Option<CoState>,
+    bufs: Vec<f32>,
+}
+
+impl ScoringPass<'_, '_> {
+    fn run<const K: usize>(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
+        let pool = self.pool;
+        let classes = pool.fm.cols();
+        let counts = pool.labels.counts();
+        let k = self.config.k as usize;
+        let cap = CoDecider::<MAX_CLASSES, 1>::cap(self.config, counts);
+        let (co_conf, co_floor) = (self.config.co_confidence, self.config.co_floor);
+        let init = || -> Result<WorkerState<K>> {
+            let co = if self.codecide {
+                let kept = (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?;
+                Some(CoState {
+                    sigma: vec![0; classes],
+                    unlabeled: 0,
+                    kept,
+                })
+            } else {
+                None
+            };
+            Ok(WorkerState {
+                heaps: ClassHeaps::<K>::new(classes, k)?,
+                co,
+                bufs: vec![0.0; 4 * classes],
+            })
+        };
+        let states = workers.pass(pool.fm.rows(), init, |st, range| {
+            let (fb, rest) = st.bufs.split_at_mut(classes);
+            let (sb, rest) = rest.split_at_mut(classes);
+            let (scores, scratch) = rest.split_at_mut(classes);
+            for i in range {
+                if pool.labels.is_labeled(i) {
+                    continue;
+                }
+                let fm = pool.fm.row(i, fb);
+                let sm = pool.sm.as_ref().map(|m| m.row(i, sb));
+                if self.validate {
+                    pool.check_row(i, fm, sm)?;
+                }
+                self.scorer.score_row_unchecked(fm, sm, scores);
+                st.heaps.push(i as u64, scores);
+                if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
+                    co.unlabeled += 1;
+                    if let Some((c, conf)) = candidacy_unchecked(fm, sm, self.temperature, scratch) {
+                        if conf >= co_conf {
+                            co.sigma[c as usize] += 1;
+                        }
+                        if conf >= co_floor {
+                            co.kept[c as usize].offer(Entry::new(conf, i as u64));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let mut states = states.into_iter();
+        let mut acc = match states.next() {
+            Some(s) => s,
+            None => init()?,
+        };
+        for s in states {
+            acc.heaps.merge(&s.heaps);
+            if let (Some(a), Some(b)) = (acc.co.as_mut(), s.co.as_ref()) {
+                for (x, y) in a.sigma.iter_mut().zip(&b.sigma) {
+                    *x += y;
+                }
+                a.unlabeled += b.unlabeled;
+                for (x, y) in a.kept.iter_mut().zip(&b.kept) {
+                    for &e in y.entries() {
+                        x.offer(e);
+                    }
+                }
+            }
+        }
+        let picks = acc
+            .heaps
+            .finish(counts, self.config.k, self.config.seed_min)?;
+        let pseudo = match acc.co {
+            Some(co) => accept(co, co_conf, co_floor)?,
+            None => Vec::new(),
+        };
+        Ok((picks, pseudo))
+    }
+}
+
+/// The FlexMatch thresholds on the kept candidates, in [`CoDecider`]'s
+/// output order: class by class, most confident first.
+fn accept(mut co: CoState, co_conf: f32, co_floor: f32) -> Result<Vec<PseudoLabel>> {
+    let mut th = vec![0.0f32; co.sigma.len()];
+    flexmatch_thresholds(&co.sigma, co.unlabeled, co_conf, co_floor, &mut th)
+        .map_err(Error::core("pseudo-labels"))?;
+    let mut out = Vec::new();
+    for (c, kept) in co.kept.iter_mut().enumerate() {
+        for e in kept.best_last().iter().rev() {
+            if e.score < th[c] {
+                break;
+            }
+            out.push(PseudoLabel {
+                index: e.index,
+                class: c as u32,
+                confidence: e.score,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The word the output uses for a pick's reason.
+pub fn reason_word(r: Reason) -> &'static str {
+    match r {
+        Reason::Seed => "seed",
+        Reason::Boundary => "boundary",
+    }
+}

@@ -1,0 +1,311 @@
+//! The CPU host against the core's single-threaded path: the same queries,
+//! pseudo-labels, calibration and prior for every thread count, chunk size
+//! and storage type (f32, f16 widened, bf16 widened).
+
+use coselect_core::math::fused_softmax;
+use coselect_core::{
+    fit_fusion, fit_temperature, CalibrationRows, CoDecider, Config, Fusion, Pick, PriorEm,
+    PseudoLabel, Reason, Scorer, Selector,
+};
+use coselect_cpu::{run_round, Error, Labels, Matrix, Parallelism, Pool, RoundResult};
+use half::{bf16, f16};
+use proptest::prelude::*;
+
+const C: usize = 5;
+
+struct Reference {
+    queries: Vec<Pick>,
+    pseudo: Vec<PseudoLabel>,
+    temperature: f32,
+    fusion: Option<Fusion>,
+    prior: Option<Vec<f64>>,
+}
+
+/// The round written with the core's own single-threaded types, row by row.
+fn reference(
+    fm: &[f32],
+    sm: Option<&[f32]>,
+    labels: &[i64],
+    classes: usize,
+    cfg: &Config,
+) -> Result<Reference, coselect_core::Error> {
+    let rows = labels.len();
+    let mut counts = vec![0u32; classes];
+    let (mut cf, mut cs, mut cy) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, &y) in labels.iter().enumerate() {
+        if y >= 0 {
+            counts[y as usize] += 1;
+            cf.extend_from_slice(&fm[i * classes..(i + 1) * classes]);
+            if let Some(sm) = sm {
+                cs.extend_from_slice(&sm[i * classes..(i + 1) * classes]);
+            }
+            cy.push(y as u32);
+        }
+    }
+    let temperature = fit_temperature(&CalibrationRows::new(&cf, None, &cy, classes)?, cfg)?;
+    let fusion = match sm {
+        Some(_) => Some(fit_fusion(
+            &CalibrationRows::new(&cf, Some(&cs), &cy, classes)?,
+            cfg,
+        )?),
+        None => None,
+    };
+    let w = fusion.unwrap_or(Fusion {
+        a: temperature,
+        b: 0.0,
+    });
+    let any_seed = counts.iter().any(|&n| n < cfg.seed_min);
+    let (prior, log_pi) = if any_seed {
+        let mut probs = vec![0.0f32; rows * classes];
+        for i in 0..rows {
+            let r = i * classes..(i + 1) * classes;
+            fused_softmax(&fm[r.clone()], sm.map(|s| &s[r.clone()]), w.a, w.b, &mut probs[r]);
+        }
+        let mut em = PriorEm::<C>::new(cfg)?;
+        em.fit(&probs)?;
+        let mut lp = vec![0.0f32; classes];
+        em.log_prior(&mut lp)?;
+        (Some(em.prior().to_vec()), lp)
+    } else {
+        (None, vec![-(classes as f32).ln(); classes])
+    };
+    let scorer = Scorer::<C>::new(cfg, &counts, w, &log_pi)?;
+    let mut sel = Selector::<C, 128>::new(cfg, &counts)?;
+    let codecide = sm.is_some() && counts.iter().any(|&n| n > 0);
+    let mut co = CoDecider::<C, 2048>::new(cfg, &counts, temperature)?;
+    for (i, &y) in labels.iter().enumerate() {
+        if y >= 0 {
+            continue;
+        }
+        let r = i * classes..(i + 1) * classes;
+        let smr = sm.map(|s| &s[r.clone()]);
+        sel.push_row(&scorer, i as u64, &fm[r.clone()], smr)?;
+        if let (true, Some(s)) = (codecide, smr) {
+            co.push(i as u64, &fm[r], s)?;
+        }
+    }
+    let mut queries = vec![Pick::default(); cfg.k as usize];
+    sel.finish(&mut queries)?;
+    let mut pseudo = vec![PseudoLabel::default(); classes * 2048];
+    let n = if codecide { co.finish(&mut pseudo)? } else { 0 };
+    pseudo.truncate(n);
+    Ok(Reference {
+        queries,
+        pseudo,
+        temperature,
+        fusion,
+        prior,
+    })
+}
+
+fn same(r: &Reference, h: &RoundResult) {
+    assert_eq!(r.queries, h.queries);
+    assert_eq!(r.pseudo, h.pseudo_labels);
+    assert_eq!(r.temperature.to_bits(), h.calibration.temperature.to_bits());
+    assert_eq!(r.fusion, h.calibration.fusion);
+    assert_eq!(r.prior, h.prior.as_ref().map(|p| p.prior.clone()));
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Storage {
+    F32,
+    F16,
+    Bf16,
+}
+
+/// Values from a small grid, so that scores tie often and the index
+/// tie-break is exercised.
+fn grid() -> impl Strategy<Value = f32> {
+    prop_oneof![(-6i32..=6).prop_map(|v| v as f32 * 0.5), -4.0f32..4.0]
+}
+
+fn log_softmax(row: &mut [f32]) {
+    let lse = coselect_core::math::log_sum_exp(row, 1.0);
+    for v in row.iter_mut() {
+        *v -= lse;
+    }
+}
+
+#[derive(Debug)]
+struct Case {
+    classes: usize,
+    fm: Vec<f32>,
+    sm: Option<Vec<f32>>,
+    labels: Vec<i64>,
+    k: u32,
+    storage: Storage,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (2usize..=C, 1usize..=90, any::<bool>(), 0u8..3)
+        .prop_flat_map(|(classes, rows, with_sm, st)| {
+            let cells = rows * classes;
+            (
+                Just(classes),
+                proptest::collection::vec(grid(), cells),
+                proptest::collection::vec(grid(), if with_sm { cells } else { 0 }),
+                proptest::collection::vec(
+                    prop_oneof![3 => Just(-1i64), 1 => 0..classes as i64],
+                    rows,
+                ),
+                1u32..=32,
+                Just(with_sm),
+                Just(st),
+            )
+        })
+        .prop_map(|(classes, fm, mut sm, labels, k, with_sm, st)| {
+            let storage = [Storage::F32, Storage::F16, Storage::Bf16][st as usize];
+            let round = |v: f32| match storage {
+                Storage::F32 => v,
+                Storage::F16 => f16::from_f32(v).to_f32(),
+                Storage::Bf16 => bf16::from_f32(v).to_f32(),
+            };
+            let fm: Vec<f32> = fm.into_iter().map(round).collect();
+            for row in sm.chunks_mut(classes) {
+                log_softmax(row);
+            }
+            let sm: Vec<f32> = sm.into_iter().map(round).collect();
+            Case {
+                classes,
+                fm,
+                sm: with_sm.then_some(sm),
+                labels,
+                k,
+                storage,
+            }
+        })
+}
+
+fn matrix<'a>(
+    name: &str,
+    v: &'a [f32],
+    h: &'a [f16],
+    b: &'a [bf16],
+    storage: Storage,
+    rows: usize,
+    cols: usize,
+) -> Matrix<'a> {
+    match storage {
+        Storage::F32 => Matrix::f32(name, v, rows, cols),
+        Storage::F16 => Matrix::f16(name, h, rows, cols),
+        Storage::Bf16 => Matrix::bf16(name, b, rows, cols),
+    }
+    .unwrap()
+}
+
+fn host(c: &Case, p: Parallelism) -> Result<RoundResult, Error> {
+    let rows = c.labels.len();
+    let fh: Vec<f16> = c.fm.iter().map(|&x| f16::from_f32(x)).collect();
+    let fb: Vec<bf16> = c.fm.iter().map(|&x| bf16::from_f32(x)).collect();
+    let sm = c.sm.clone().unwrap_or_default();
+    let sh: Vec<f16> = sm.iter().map(|&x| f16::from_f32(x)).collect();
+    let sb: Vec<bf16> = sm.iter().map(|&x| bf16::from_f32(x)).collect();
+    let fm = matrix("fm", &c.fm, &fh, &fb, c.storage, rows, c.classes);
+    let smm = c
+        .sm
+        .as_ref()
+        .map(|_| matrix("sm", &sm, &sh, &sb, c.storage, rows, c.classes));
+    let labels = Labels::new("labels", c.labels.iter().copied(), c.classes as u32)?;
+    let pool = Pool::new(fm, smm, Some(labels))?;
+    let cfg = Config::new(c.classes as u32, c.k).unwrap();
+    run_round(&pool, &cfg, p)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn host_equals_core_for_any_threads_and_chunks(
+        c in case(),
+        threads in 1usize..=4,
+        chunk_rows in 1usize..=100,
+    ) {
+        let cfg = Config::new(c.classes as u32, c.k).unwrap();
+        let r = reference(&c.fm, c.sm.as_deref(), &c.labels, c.classes, &cfg);
+        let h = host(&c, Parallelism { threads, chunk_rows });
+        match (r, h) {
+            (Ok(r), Ok(h)) => same(&r, &h),
+            (Err(_), Err(_)) => {}
+            (r, h) => panic!(
+                "reference {:?} vs host {:?}",
+                r.map(|r| r.queries),
+                h.map(|h| h.queries)
+            ),
+        }
+    }
+}
+
+/// The same pool stored as f16 and as the f32 values it widens to gives the
+/// same bits everywhere.
+#[test]
+fn f16_pool_equals_its_f32_widening() {
+    let (rows, classes) = (500usize, 4usize);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let fm16: Vec<f16> = (0..rows * classes)
+        .map(|_| f16::from_f32(rand() * 8.0 - 4.0))
+        .collect();
+    let wide: Vec<f32> = fm16.iter().map(|x| x.to_f32()).collect();
+    let cfg = Config::new(classes as u32, 24).unwrap();
+    let run = |m: Matrix<'_>| {
+        let pool = Pool::new(m, None, None).unwrap();
+        run_round(&pool, &cfg, Parallelism { threads: 2, chunk_rows: 37 }).unwrap()
+    };
+    let a = run(Matrix::f16("fm", &fm16, rows, classes).unwrap());
+    let b = run(Matrix::f32("fm", &wide, rows, classes).unwrap());
+    assert_eq!(a, b);
+    let r = reference(&wide, None, &vec![-1; rows], classes, &cfg).unwrap();
+    same(&r, &a);
+}
+
+/// A pool large enough for several chunks per worker and every class mode
+/// at once: seed classes (few labels) next to boundary classes.
+#[test]
+fn mixed_modes_on_a_larger_pool() {
+    let (rows, classes) = (3000usize, 5usize);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let mut fm: Vec<f32> = (0..rows * classes).map(|_| rand() * 10.0 - 5.0).collect();
+    // Labeled rows agree with the FM, so the temperature fit keeps it sharp.
+    for i in 0..31 {
+        fm[i * classes + if i < 30 { i % 3 } else { 3 }] += 8.0;
+    }
+    // The small model mostly agrees with the FM, so co-decision finds rows.
+    let mut sm: Vec<f32> = fm.iter().map(|&x| x + rand() * 4.0 - 2.0).collect();
+    for row in sm.chunks_mut(classes) {
+        log_softmax(row);
+    }
+    // Classes 0..2 get 10 labels (boundary), 3 gets 1, 4 none (seed).
+    let labels: Vec<i64> = (0..rows)
+        .map(|i| match i {
+            i if i < 30 => (i % 3) as i64,
+            30 => 3,
+            _ => -1,
+        })
+        .collect();
+    let cfg = Config::new(classes as u32, 40).unwrap();
+    let r = reference(&fm, Some(&sm), &labels, classes, &cfg).unwrap();
+    assert!(!r.pseudo.is_empty());
+    for (threads, chunk_rows) in [(1, 3000), (2, 1), (2, 100), (3, 777)] {
+        let pool = Pool::new(
+            Matrix::f32("fm", &fm, rows, classes).unwrap(),
+            Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
+            Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
+        )
+        .unwrap();
+        let h = run_round(&pool, &cfg, Parallelism { threads, chunk_rows }).unwrap();
+        same(&r, &h);
+        let seeds = h.queries.iter().filter(|p| p.reason == Reason::Seed).count();
+        assert!(seeds > 0 && seeds < h.queries.len(), "both seed and boundary picks");
+    }
+}
