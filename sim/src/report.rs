@@ -64,6 +64,47 @@ pub fn table(summary: &Summary) -> String {
             );
         }
     }
+    let with_hooks: Vec<_> = summary
+        .curves
+        .iter()
+        .filter(|c| c.learner != crate::LearnerMode::Plain)
+        .collect();
+    if !with_hooks.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n== label trust and pseudo-labels in the final round (mean over seeds)"
+        );
+        let _ = writeln!(
+            out,
+            "{:<22} {:<14} {:<7} {:>8} {:>9} {:>10} {:>8} {:>8} {:>10}",
+            "setting",
+            "strategy",
+            "learner",
+            "wrong",
+            "suspects",
+            "precision",
+            "recall",
+            "pseudo",
+            "precision"
+        );
+        let rate = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        for c in with_hooks {
+            let l = &c.final_labels;
+            let _ = writeln!(
+                out,
+                "{:<22} {:<14} {:<7} {:>8.1} {:>9.1} {:>10} {:>8} {:>8.0} {:>10}",
+                c.setting,
+                c.strategy,
+                c.learner.as_str(),
+                l.noisy_collected,
+                l.suspects,
+                rate(l.suspect_precision),
+                rate(l.suspect_recall),
+                l.pseudo_labels,
+                rate(l.pseudo_precision),
+            );
+        }
+    }
     out
 }
 

@@ -37,6 +37,45 @@ pub struct Curve {
     pub macro_f1: Vec<f64>,
     /// Mean over rounds of the mean balanced accuracy (area under the curve per round).
     pub auc: f64,
+    /// Label trust and pseudo-labels in the final round, averaged over seeds.
+    #[serde(default)]
+    pub final_labels: LabelStats,
+}
+
+/// Label trust and pseudo-label figures of one round, averaged over seeds (a rate over the seeds
+/// where it is defined; `None` where it is defined for none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LabelStats {
+    /// Wrong human labels collected.
+    pub noisy_collected: f64,
+    /// Labels flagged as suspect.
+    pub suspects: f64,
+    /// Share of suspects that are really wrong.
+    pub suspect_precision: Option<f64>,
+    /// Share of wrong labels that were flagged.
+    pub suspect_recall: Option<f64>,
+    /// Pseudo-labels used.
+    pub pseudo_labels: f64,
+    /// Share of pseudo-labels equal to the clean label.
+    pub pseudo_precision: Option<f64>,
+}
+
+fn mean_defined(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let d: Vec<f64> = v.flatten().collect();
+    (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
+}
+
+fn label_stats(group: &[&RunResult], t: usize) -> LabelStats {
+    let n = group.len().max(1) as f64;
+    let rounds = || group.iter().map(move |r| &r.rounds[t]);
+    LabelStats {
+        noisy_collected: rounds().map(|r| r.noisy_collected as f64).sum::<f64>() / n,
+        suspects: rounds().map(|r| r.suspects as f64).sum::<f64>() / n,
+        suspect_precision: mean_defined(rounds().map(|r| r.suspect_precision)),
+        suspect_recall: mean_defined(rounds().map(|r| r.suspect_recall)),
+        pseudo_labels: rounds().map(|r| r.pseudo_labels as f64).sum::<f64>() / n,
+        pseudo_precision: mean_defined(rounds().map(|r| r.pseudo_precision)),
+    }
 }
 
 impl Curve {
@@ -167,6 +206,7 @@ fn curve_of(
         min_recall: Vec::new(),
         macro_f1: Vec::new(),
         auc: 0.0,
+        final_labels: LabelStats::default(),
     };
     for t in 0..rounds {
         c.budgets.push(group[0].rounds[t].budget);
@@ -195,6 +235,9 @@ fn curve_of(
             )
             .0,
         );
+    }
+    if rounds > 0 {
+        c.final_labels = label_stats(group, rounds - 1);
     }
     c.auc = if rounds > 0 {
         c.balanced_accuracy.iter().sum::<f64>() / rounds as f64

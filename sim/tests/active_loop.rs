@@ -276,6 +276,15 @@ fn active_learning_beats_nothing_and_outputs_are_written() {
     assert!(svg.contains("balanced accuracy") && svg.contains("margin (pseudo)"));
     let table = report::table(&r.summary);
     assert!(table.contains("savings/best") && table.contains("fm-balanced"));
+    assert!(table.contains("label trust and pseudo-labels"));
+    let pseudo_curve = r
+        .summary
+        .curves
+        .iter()
+        .find(|c| c.learner == LearnerMode::Pseudo)
+        .unwrap();
+    assert!(pseudo_curve.final_labels.pseudo_labels > 0.0);
+    assert!(pseudo_curve.final_labels.pseudo_precision.unwrap() > 0.5);
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn curve(strategy: &str, learner: LearnerMode, is_baseline: bool, ba: &[f64]) ->
         min_recall: ba.to_vec(),
         macro_f1: ba.to_vec(),
         auc: ba.iter().sum::<f64>() / ba.len() as f64,
+        final_labels: Default::default(),
     }
 }
 
