@@ -113,8 +113,11 @@ impl LabeledTexts {
     /// ```
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.class_names.len()];
+        // Out-of-range labels are left for `validate` to report, not a panic here.
         for &l in &self.labels {
-            counts[l] += 1;
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
         }
         counts
     }

@@ -118,3 +118,40 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_sum_to_target_and_fit_the_classes() {
+        // WordNet's 25 noun category sizes.
+        let counts = [
+            6650, 7509, 11587, 3039, 2016, 2964, 5607, 1074, 428, 2573, 2624, 3209, 42, 1545,
+            11087, 641, 8030, 1061, 770, 1275, 437, 341, 3544, 2983, 1028,
+        ];
+        for target in [1, 25, 999, 20_000, 50_000, 82_063] {
+            for min in [0, 1, 40] {
+                let Ok(q) = stratified_quotas(&counts, target, min) else {
+                    assert!(min * counts.len() > target, "target {target} min {min}");
+                    continue;
+                };
+                assert_eq!(q.iter().sum::<usize>(), target, "target {target} min {min}");
+                for (qc, nc) in q.iter().zip(&counts) {
+                    assert!(qc <= nc && *qc >= min.min(*nc));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn different_seeds_pick_different_rows() {
+        let labels: Vec<String> = (0..100).map(|i| (i % 2).to_string()).collect();
+        let texts: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let set = LabeledTexts::from_named_labels(texts, &labels, "s", "l").unwrap();
+        let a = stratified_sample(&set, 10, 0, 1).unwrap();
+        let b = stratified_sample(&set, 10, 0, 2).unwrap();
+        assert_eq!(a.class_counts(), vec![5, 5]);
+        assert_ne!(a.texts, b.texts);
+    }
+}

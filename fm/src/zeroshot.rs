@@ -16,6 +16,9 @@ pub fn zero_shot_scores(
     dim: usize,
     temperature: f32,
 ) -> Vec<f32> {
+    if dim == 0 {
+        return Vec::new();
+    }
     let prompt_rows: Vec<&[f32]> = prompts.chunks_exact(dim).collect();
     embeddings
         .chunks_exact(dim)
@@ -43,6 +46,9 @@ pub struct Agreement {
 /// assert_eq!(coselect_fm::argmax_rows(&[0.1, 0.9, 0.5, 0.5], 2), vec![1, 0]);
 /// ```
 pub fn argmax_rows(scores: &[f32], classes: usize) -> Vec<usize> {
+    if classes == 0 {
+        return Vec::new();
+    }
     scores
         .chunks_exact(classes)
         .map(|row| {
@@ -70,6 +76,9 @@ pub fn agreement(predicted: &[usize], truth: &[usize], classes: usize) -> Agreem
     let mut pred = vec![0usize; classes];
     let mut real = vec![0usize; classes];
     for (&p, &t) in predicted.iter().zip(truth) {
+        if p >= classes || t >= classes {
+            continue;
+        }
         pred[p] += 1;
         real[t] += 1;
         if p == t {
