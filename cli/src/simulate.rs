@@ -177,3 +177,74 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(argv: &[&str]) -> Args {
+        Wrap::try_parse_from(std::iter::once("simulate").chain(argv.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn default_is_merge_three_with_ten_percent_noise() {
+        let s = settings(&parse(&[])).unwrap();
+        assert_eq!(
+            s,
+            vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 30, 25)]
+        );
+    }
+
+    #[test]
+    fn paper_preset_is_the_four_setting_grid() {
+        let names: Vec<String> = settings(&parse(&["--preset", "paper"]))
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "merge3-noise0.1",
+                "longtail50-noise0.1",
+                "merge3-clean",
+                "longtail50-clean"
+            ]
+        );
+    }
+
+    #[test]
+    fn flags_reach_the_setting_and_conflicts_are_refused() {
+        let a = parse(&[
+            "--long-tail",
+            "10",
+            "--noise",
+            "0",
+            "--batch",
+            "50",
+            "--rounds",
+            "5",
+            "--no-trust",
+        ]);
+        assert_eq!(
+            settings(&a).unwrap(),
+            vec![Setting::new(Imbalance::LongTail { rho: 10.0 }, 0.0, 50, 5)]
+        );
+        assert!(a.no_trust && !a.no_pseudo);
+        assert!(Wrap::try_parse_from(["simulate", "--merge", "3", "--long-tail", "10"]).is_err());
+        assert!(Wrap::try_parse_from(["simulate", "--preset", "paper", "--merge", "3"]).is_err());
+        let s = parse(&["--strategies", "random,margin"])
+            .strategies
+            .unwrap();
+        assert_eq!(s, ["random", "margin"]);
+    }
+}
