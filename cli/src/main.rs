@@ -6,10 +6,15 @@
 use clap::{Parser, Subcommand};
 
 mod prepare;
+mod select;
 mod simulate;
 
 #[derive(Parser)]
-#[command(name = "coselect", version, about = "Active learning with foundation-model priors under class imbalance")]
+#[command(
+    name = "coselect",
+    version,
+    about = "Active learning with foundation-model priors under class imbalance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,6 +26,8 @@ enum Command {
     Prepare(prepare::Args),
     /// Run the active learning loop on a dataset folder and report annotation savings.
     Simulate(simulate::Args),
+    /// Select the next batch to annotate from .npy score files.
+    Select(select::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Prepare(args) => prepare::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Select(args) => select::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

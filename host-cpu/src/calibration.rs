@@ -51,7 +51,8 @@ pub(crate) fn calibrate(pool: &Pool<'_>, config: &Config) -> Result<Calibration>
         }
         ys.push(y);
     }
-    let fm_rows = CalibrationRows::new(&fm, None, &ys, classes).map_err(Error::core("calibration"))?;
+    let fm_rows =
+        CalibrationRows::new(&fm, None, &ys, classes).map_err(Error::core("calibration"))?;
     let temperature = fit_temperature(&fm_rows, config).map_err(Error::core("temperature fit"))?;
     let fusion = match pool.sm {
         Some(_) => {

@@ -31,7 +31,7 @@ impl fmt::Display for BadValue {
 pub enum NpyError {
     /// The file could not be opened or mapped.
     #[error("cannot read: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The first bytes are not `\x93NUMPY`.
     #[error("not a .npy file (bad magic bytes)")]
     BadMagic,
@@ -87,12 +87,12 @@ pub enum NpyError {
 #[non_exhaustive]
 pub enum Error {
     /// A `.npy` file was refused.
-    #[error("{file}: {source}")]
+    #[error("{file}: {reason}")]
     Npy {
         /// The file as the caller named it.
         file: String,
         /// Why.
-        source: NpyError,
+        reason: NpyError,
     },
     /// A NaN or infinity in an input matrix.
     #[error("{input}: {value} at row {row}, col {col}")]
@@ -176,16 +176,13 @@ pub enum Error {
     #[error("cannot start worker threads: {0}")]
     Threads(String),
     /// A core call refused its input.
-    #[error("{context}: {source}")]
+    #[error("{context}: {reason}")]
     Core {
         /// What the host was doing.
         context: &'static str,
         /// The core's reason.
-        source: coselect_core::Error,
+        reason: coselect_core::Error,
     },
-    /// Writing the output failed.
-    #[error("cannot write output: {0}")]
-    Output(#[from] std::io::Error),
 }
 
 impl Error {
@@ -201,7 +198,7 @@ impl Error {
     }
 
     pub(crate) fn core(context: &'static str) -> impl FnOnce(coselect_core::Error) -> Error {
-        move |source| Error::Core { context, source }
+        move |reason| Error::Core { context, reason }
     }
 }
 

@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(tier(&BUDGET_TIERS, 1, "k").unwrap(), 256);
         assert_eq!(tier(&BUDGET_TIERS, 257, "k").unwrap(), 4096);
         let e = tier(&BUDGET_TIERS, 16_385, "the budget k").unwrap_err();
-        assert_eq!(e.to_string(), "the budget k is 16385, this host supports at most 16384");
+        assert_eq!(
+            e.to_string(),
+            "the budget k is 16385, this host supports at most 16384"
+        );
     }
 
     #[test]

@@ -112,7 +112,9 @@ mod tests {
 
     #[test]
     fn out_of_range_labels_name_the_row() {
-        let e = Labels::new("labels.npy", [0i64, 3], 3).unwrap_err().to_string();
+        let e = Labels::new("labels.npy", [0i64, 3], 3)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "labels.npy: label 3 at row 1 is out of range for 3 classes (use -1 for unlabeled)"

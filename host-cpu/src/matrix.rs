@@ -274,15 +274,27 @@ mod tests {
         let v = [0.0f32, 1.0, f32::NAN, f32::NEG_INFINITY];
         let m = Matrix::f32("fm.npy", &v, 2, 2).unwrap();
         let mut buf = [0.0; 2];
-        let e = m.check_finite(1, m.row(1, &mut buf)).unwrap_err().to_string();
+        let e = m
+            .check_finite(1, m.row(1, &mut buf))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "fm.npy: NaN at row 1, col 0");
         let w = [0.0f32, f32::INFINITY];
         let m = Matrix::f32("sm.npy", &w, 1, 2).unwrap();
-        let e = m.check_finite(0, m.row(0, &mut buf)).unwrap_err().to_string();
+        let e = m
+            .check_finite(0, m.row(0, &mut buf))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "sm.npy: inf at row 0, col 1");
         let z = [0.0f32, 0.0];
         let m = Matrix::f32("sm.npy", &z, 1, 2).unwrap();
-        let e = m.check_log_probabilities(0, m.row(0, &mut buf)).unwrap_err().to_string();
-        assert_eq!(e, "sm.npy: row 0 is not log-probabilities (exp sums to 2, not 1)");
+        let e = m
+            .check_log_probabilities(0, m.row(0, &mut buf))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "sm.npy: row 0 is not log-probabilities (exp sums to 2, not 1)"
+        );
     }
 }

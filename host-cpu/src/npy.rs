@@ -114,11 +114,15 @@ impl Header {
         let text = std::str::from_utf8(&bytes[start..end])
             .map_err(|_| NpyError::BadHeader("header is not text".into()))?;
         let dict = dict::parse(text).map_err(NpyError::BadHeader)?;
-        let descr = dict.descr.ok_or_else(|| NpyError::BadHeader("no 'descr'".into()))?;
+        let descr = dict
+            .descr
+            .ok_or_else(|| NpyError::BadHeader("no 'descr'".into()))?;
         let fortran = dict
             .fortran_order
             .ok_or_else(|| NpyError::BadHeader("no 'fortran_order'".into()))?;
-        let shape = dict.shape.ok_or_else(|| NpyError::BadHeader("no 'shape'".into()))?;
+        let shape = dict
+            .shape
+            .ok_or_else(|| NpyError::BadHeader("no 'shape'".into()))?;
         let dtype = Dtype::from_descr(&descr)?;
         if fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
             return Err(NpyError::FortranOrder);
@@ -168,12 +172,12 @@ impl NpyFile {
     pub fn open(path: impl AsRef<Path>) -> Result<NpyFile> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let wrap = |source| Error::Npy {
+        let wrap = |reason| Error::Npy {
             file: name.clone(),
-            source,
+            reason,
         };
-        let file = File::open(path).map_err(|e| wrap(e.into()))?;
-        let len = file.metadata().map_err(|e| wrap(e.into()))?.len();
+        let file = File::open(path).map_err(|e| wrap(NpyError::Io(e)))?;
+        let len = file.metadata().map_err(|e| wrap(NpyError::Io(e)))?.len();
         if len == 0 {
             return Err(wrap(NpyError::BadMagic));
         }
@@ -183,7 +187,7 @@ impl NpyFile {
         // numpy's np.load(mmap_mode='r') has, and the values read are
         // validated as they are used, so a change cannot cause unsafety
         // beyond that signal.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| wrap(e.into()))?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| wrap(NpyError::Io(e)))?;
         let header = Header::parse(&map).map_err(&wrap)?;
         let elements = header
             .elements()
@@ -226,7 +230,7 @@ impl NpyFile {
     fn wrong_rank(&self, expected: &'static str) -> Error {
         Error::Npy {
             file: self.name.clone(),
-            source: NpyError::WrongRank {
+            reason: NpyError::WrongRank {
                 found: shape_text(&self.header.shape),
                 expected,
             },
@@ -244,7 +248,7 @@ impl NpyFile {
             _ => {
                 return Err(Error::Npy {
                     file: self.name.clone(),
-                    source: NpyError::UnsupportedDtype {
+                    reason: NpyError::UnsupportedDtype {
                         descr: format!("{:?}", self.header.dtype).to_lowercase(),
                         hint: "score matrices must be float32 (<f4) or float16 (<f2)",
                     },
@@ -265,13 +269,14 @@ impl NpyFile {
             Dtype::I64 => Ok(Box::new(data.chunks_exact(8).map(|b| {
                 i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
             }))),
-            Dtype::I32 => Ok(Box::new(
-                data.chunks_exact(4)
-                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64),
-            )),
+            Dtype::I32 => {
+                Ok(Box::new(data.chunks_exact(4).map(|b| {
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64
+                })))
+            }
             _ => Err(Error::Npy {
                 file: self.name.clone(),
-                source: NpyError::UnsupportedDtype {
+                reason: NpyError::UnsupportedDtype {
                     descr: format!("{:?}", self.header.dtype).to_lowercase(),
                     hint: "labels must be int64 (<i8) or int32 (<i4), -1 for unlabeled",
                 },
@@ -297,7 +302,12 @@ impl NpyFile {
 /// assert_eq!(coselect_cpu::npy::NpyFile::open(&path).unwrap().header().shape, [1, 2]);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn write(path: impl AsRef<Path>, descr: &str, shape: &[usize], data: &[u8]) -> std::io::Result<()> {
+pub fn write(
+    path: impl AsRef<Path>,
+    descr: &str,
+    shape: &[usize],
+    data: &[u8],
+) -> std::io::Result<()> {
     use std::io::Write;
     let mut dict = format!(
         "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}, }}",
@@ -476,7 +486,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_headers() {
-        assert!(matches!(Header::parse(b"PK\x03\x04zipzip"), Err(NpyError::BadMagic)));
+        assert!(matches!(
+            Header::parse(b"PK\x03\x04zipzip"),
+            Err(NpyError::BadMagic)
+        ));
         assert!(matches!(
             Header::parse(&file(9, "{}", &[])),
             Err(NpyError::UnsupportedVersion { major: 9, .. })
@@ -502,7 +515,10 @@ mod tests {
     fn refuses_dtypes_and_fortran_order() {
         for descr in [">f4", "<f8", "|V2", "<u2", "|b1"] {
             let d = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (2, 2)}}");
-            assert!(matches!(parse(&d), Err(NpyError::UnsupportedDtype { .. })), "{descr}");
+            assert!(
+                matches!(parse(&d), Err(NpyError::UnsupportedDtype { .. })),
+                "{descr}"
+            );
         }
         let d = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2)}";
         assert!(matches!(parse(d), Err(NpyError::FortranOrder)));
@@ -526,7 +542,10 @@ mod tests {
 
         write(&p, "<f4", &[4, 2], &data).unwrap();
         let e = NpyFile::open(&p).unwrap_err().to_string();
-        assert!(e.contains("fm.npy: truncated: the header promises 32 bytes of data, the file has 24"), "{e}");
+        assert!(
+            e.contains("fm.npy: truncated: the header promises 32 bytes of data, the file has 24"),
+            "{e}"
+        );
 
         write(&p, "<f4", &[2, 2], &data).unwrap();
         let e = NpyFile::open(&p).unwrap_err().to_string();
@@ -537,8 +556,13 @@ mod tests {
         assert!(e.contains("expected 2-D"), "{e}");
 
         std::fs::write(&p, b"").unwrap();
-        assert!(NpyFile::open(&p).unwrap_err().to_string().contains("bad magic"));
-        let e = NpyFile::open(dir.path().join("missing.npy")).unwrap_err().to_string();
+        assert!(NpyFile::open(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("bad magic"));
+        let e = NpyFile::open(dir.path().join("missing.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.npy: cannot read"), "{e}");
     }
 
@@ -549,12 +573,31 @@ mod tests {
         let v = [-1i64, 0, 3, i64::MAX];
         let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         write(&p, "<i8", &[4], &data).unwrap();
-        assert_eq!(NpyFile::open(&p).unwrap().labels().unwrap().collect::<Vec<_>>(), v);
+        assert_eq!(
+            NpyFile::open(&p)
+                .unwrap()
+                .labels()
+                .unwrap()
+                .collect::<Vec<_>>(),
+            v
+        );
         let data: Vec<u8> = [-1i32, 2].iter().flat_map(|x| x.to_le_bytes()).collect();
         write(&p, "<i4", &[2], &data).unwrap();
-        assert_eq!(NpyFile::open(&p).unwrap().labels().unwrap().collect::<Vec<_>>(), [-1, 2]);
+        assert_eq!(
+            NpyFile::open(&p)
+                .unwrap()
+                .labels()
+                .unwrap()
+                .collect::<Vec<_>>(),
+            [-1, 2]
+        );
         write(&p, "<f4", &[1], &1f32.to_le_bytes()).unwrap();
-        let e = NpyFile::open(&p).unwrap().labels().err().unwrap().to_string();
+        let e = NpyFile::open(&p)
+            .unwrap()
+            .labels()
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("labels must be int64"), "{e}");
     }
 }

@@ -30,7 +30,13 @@ impl Format {
     /// assert_eq!(Format::from_path("picks"), None);
     /// ```
     pub fn from_path(path: impl AsRef<std::path::Path>) -> Option<Format> {
-        match path.as_ref().extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        match path
+            .as_ref()
+            .extension()?
+            .to_str()?
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             _ => None,
@@ -94,7 +100,10 @@ pub fn write(result: &RoundResult, format: Format, mut w: impl Write) -> std::io
                 classes: result.classes,
                 k: result.queries.len(),
                 temperature: result.calibration.temperature,
-                fusion: result.calibration.fusion.map(|f| FusionOut { a: f.a, b: f.b }),
+                fusion: result
+                    .calibration
+                    .fusion
+                    .map(|f| FusionOut { a: f.a, b: f.b }),
                 prior: result.prior.as_ref().map(|p| p.prior.clone()),
                 em_iterations: result.prior.as_ref().map_or(0, |p| p.iterations),
                 queries: result

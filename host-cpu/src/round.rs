@@ -12,9 +12,10 @@
 //! Every row is validated on the first pass that reads it, so a NaN is
 //! reported with its file, row and column before anything is selected.
 
+use coselect_core::math::boundary_scores;
 use coselect_core::{
-    candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel,
-    Reason, Scorer,
+    candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel, Reason,
+    Scorer,
 };
 
 use crate::calibration::{calibrate, Calibration};
@@ -154,7 +155,11 @@ pub struct RoundResult {
 /// assert_eq!(classes, [0, 1, 2]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn run_round(pool: &Pool<'_>, config: &Config, parallelism: Parallelism) -> Result<RoundResult> {
+pub fn run_round(
+    pool: &Pool<'_>,
+    config: &Config,
+    parallelism: Parallelism,
+) -> Result<RoundResult> {
     config.validate().map_err(Error::core("config"))?;
     let classes = pool.fm.cols();
     if config.classes as usize != classes {
@@ -213,6 +218,7 @@ pub fn run_round(pool: &Pool<'_>, config: &Config, parallelism: Parallelism) -> 
             scorer: &scorer,
             temperature: calibration.temperature,
             validate: prior.is_none(),
+            all_boundary: !any_seed,
             codecide: pool.sm.is_some() && counts.iter().any(|&n| n > 0),
         };
         let (queries, pseudo_labels) = match k_tier {
@@ -239,6 +245,10 @@ struct ScoringPass<'p, 'a> {
     scorer: &'p Scorer<MAX_CLASSES>,
     temperature: f32,
     validate: bool,
+    /// Every class in boundary mode: the scores are the core's
+    /// `boundary_scores`, bit for bit what the scorer returns then, without
+    /// the seed softmax it would compute and overwrite.
+    all_boundary: bool,
     codecide: bool,
 }
 
@@ -294,11 +304,15 @@ impl ScoringPass<'_, '_> {
                 if self.validate {
                     pool.check_row(i, fm, sm)?;
                 }
-                self.scorer.score_row_unchecked(fm, sm, scores);
+                match sm {
+                    Some(sm) if self.all_boundary => boundary_scores(sm, scores),
+                    _ => self.scorer.score_row_unchecked(fm, sm, scores),
+                }
                 st.heaps.push(i as u64, scores);
                 if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
                     co.unlabeled += 1;
-                    if let Some((c, conf)) = candidacy_unchecked(fm, sm, self.temperature, scratch) {
+                    if let Some((c, conf)) = candidacy_unchecked(fm, sm, self.temperature, scratch)
+                    {
                         if conf >= co_conf {
                             co.sigma[c as usize] += 1;
                         }

@@ -59,7 +59,13 @@ fn reference(
         let mut probs = vec![0.0f32; rows * classes];
         for i in 0..rows {
             let r = i * classes..(i + 1) * classes;
-            fused_softmax(&fm[r.clone()], sm.map(|s| &s[r.clone()]), w.a, w.b, &mut probs[r]);
+            fused_softmax(
+                &fm[r.clone()],
+                sm.map(|s| &s[r.clone()]),
+                w.a,
+                w.b,
+                &mut probs[r],
+            );
         }
         let mut em = PriorEm::<C>::new(cfg)?;
         em.fit(&probs)?;
@@ -201,10 +207,9 @@ fn host(c: &Case, p: Parallelism) -> Result<RoundResult, Error> {
     let sh: Vec<f16> = sm.iter().map(|&x| f16::from_f32(x)).collect();
     let sb: Vec<bf16> = sm.iter().map(|&x| bf16::from_f32(x)).collect();
     let fm = matrix("fm", &c.fm, &fh, &fb, c.storage, rows, c.classes);
-    let smm = c
-        .sm
-        .as_ref()
-        .map(|_| matrix("sm", &sm, &sh, &sb, c.storage, rows, c.classes));
+    let smm =
+        c.sm.as_ref()
+            .map(|_| matrix("sm", &sm, &sh, &sb, c.storage, rows, c.classes));
     let labels = Labels::new("labels", c.labels.iter().copied(), c.classes as u32)?;
     let pool = Pool::new(fm, smm, Some(labels))?;
     let cfg = Config::new(c.classes as u32, c.k).unwrap();
@@ -254,7 +259,15 @@ fn f16_pool_equals_its_f32_widening() {
     let cfg = Config::new(classes as u32, 24).unwrap();
     let run = |m: Matrix<'_>| {
         let pool = Pool::new(m, None, None).unwrap();
-        run_round(&pool, &cfg, Parallelism { threads: 2, chunk_rows: 37 }).unwrap()
+        run_round(
+            &pool,
+            &cfg,
+            Parallelism {
+                threads: 2,
+                chunk_rows: 37,
+            },
+        )
+        .unwrap()
     };
     let a = run(Matrix::f16("fm", &fm16, rows, classes).unwrap());
     let b = run(Matrix::f32("fm", &wide, rows, classes).unwrap());
@@ -303,9 +316,24 @@ fn mixed_modes_on_a_larger_pool() {
             Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
         )
         .unwrap();
-        let h = run_round(&pool, &cfg, Parallelism { threads, chunk_rows }).unwrap();
+        let h = run_round(
+            &pool,
+            &cfg,
+            Parallelism {
+                threads,
+                chunk_rows,
+            },
+        )
+        .unwrap();
         same(&r, &h);
-        let seeds = h.queries.iter().filter(|p| p.reason == Reason::Seed).count();
-        assert!(seeds > 0 && seeds < h.queries.len(), "both seed and boundary picks");
+        let seeds = h
+            .queries
+            .iter()
+            .filter(|p| p.reason == Reason::Seed)
+            .count();
+        assert!(
+            seeds > 0 && seeds < h.queries.len(),
+            "both seed and boundary picks"
+        );
     }
 }

@@ -1,0 +1,146 @@
+//! `coselect select`: the next batch to annotate, from `.npy` files.
+//!
+//! Reads the FM scores (and optionally the small model's log-probabilities
+//! and the human labels) memory-mapped, runs one round on the CPU host, and
+//! writes the query batch and the co-decided pseudo-labels as JSON or CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use coselect_core::{Config, Reason};
+use coselect_cpu::npy::NpyFile;
+use coselect_cpu::output::{self, Format};
+use coselect_cpu::{run_round, Labels, Parallelism, Pool};
+
+/// Output formats on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object: queries, pseudo-labels, calibration, prior.
+    Json,
+    /// One table: kind,index,class,score,why.
+    Csv,
+}
+
+/// Arguments of `coselect select`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// FM scores, rows x classes (.npy, float32 or float16): logits or
+    /// log-probabilities of the foundation model.
+    #[arg(long)]
+    pub fm: PathBuf,
+    /// Small-model log-probabilities, same shape as --fm. Needed once a
+    /// class has --seed-min labels; enables the co-decided pseudo-labels.
+    #[arg(long)]
+    pub sm: Option<PathBuf>,
+    /// Human labels, one per row (.npy, int64 or int32): the class, or -1
+    /// for unlabeled. Without it every row is unlabeled (round 0).
+    #[arg(long)]
+    pub labeled: Option<PathBuf>,
+    /// How many rows to select for annotation.
+    #[arg(long)]
+    pub k: u32,
+    /// Output file; the format follows its extension (.json or .csv).
+    /// Standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format, overriding the extension of --out (default json).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Rows per chunk of work.
+    #[arg(long, default_value_t = Parallelism::default().chunk_rows)]
+    pub chunk_rows: usize,
+    /// Classes with fewer labels than this are queried by the FM prior
+    /// (seed mode); the others on the small model's boundary.
+    #[arg(long)]
+    pub seed_min: Option<u32>,
+    /// Pseudo-labels per class are capped at this factor times the smallest
+    /// human count of a labeled class.
+    #[arg(long)]
+    pub cap_factor: Option<u32>,
+}
+
+/// Runs `coselect select`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let format = match (args.format, &args.out) {
+        (Some(FormatArg::Json), _) => Format::Json,
+        (Some(FormatArg::Csv), _) => Format::Csv,
+        (None, Some(out)) => match Format::from_path(out) {
+            Some(f) => f,
+            None => bail!(
+                "cannot tell the format of {} from its extension: use .json or .csv, or --format",
+                out.display()
+            ),
+        },
+        (None, None) => Format::Json,
+    };
+    let fm_file = NpyFile::open(&args.fm)?;
+    let sm_file = args.sm.as_ref().map(NpyFile::open).transpose()?;
+    let fm = fm_file.matrix()?;
+    let sm = sm_file.as_ref().map(|f| f.matrix()).transpose()?;
+    let classes = fm.cols() as u32;
+    let labels = match &args.labeled {
+        Some(path) => {
+            let f = NpyFile::open(path)?;
+            if f.rows() != fm.rows() || f.header().shape.len() != 1 {
+                bail!(
+                    "{} has {} labels, {} has {} rows",
+                    f.name(),
+                    f.rows(),
+                    fm.name(),
+                    fm.rows()
+                );
+            }
+            let labels = Labels::new(f.name(), f.labels()?, classes)?;
+            Some(labels)
+        }
+        None => None,
+    };
+    let mut config = Config::new(classes, args.k).context("invalid --k or class count")?;
+    if let Some(s) = args.seed_min {
+        config.seed_min = s;
+    }
+    if let Some(c) = args.cap_factor {
+        config.cap_factor = c;
+    }
+    config.validate().context("invalid option")?;
+    let pool = Pool::new(fm, sm, labels)?;
+    let parallelism = Parallelism {
+        threads: args.threads,
+        chunk_rows: args.chunk_rows.max(1),
+    };
+    let result = run_round(&pool, &config, parallelism)?;
+    match &args.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            output::write(&result, format, std::io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => output::write(&result, format, std::io::stdout().lock())?,
+    }
+    let seeds = result
+        .queries
+        .iter()
+        .filter(|p| p.reason == Reason::Seed)
+        .count();
+    let secs = start.elapsed().as_secs_f64();
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "selected {} of {} unlabeled rows ({} seed, {} boundary), {} pseudo-labels; {:.2} MB of scores in {:.3} s",
+        result.queries.len(),
+        result.unlabeled,
+        seeds,
+        result.queries.len() - seeds,
+        result.pseudo_labels.len(),
+        pool.input_bytes() as f64 / 1e6,
+        secs,
+    )?;
+    Ok(())
+}
