@@ -16,7 +16,7 @@ impl PseudoLabeler for Agree {
         ctx: &LabelerContext<'_>,
         lp: &Matrix,
         _suspects: &[usize],
-    ) -> Vec<PseudoLabel> {
+    ) -> Result<Vec<PseudoLabel>> {
         let c = ctx.n_classes;
         let mut counts = vec![0usize; c];
         for &y in ctx.labels {
@@ -42,7 +42,7 @@ impl PseudoLabeler for Agree {
                 weight: 0.5,
             }));
         }
-        out
+        Ok(out)
     }
 }
 

@@ -200,10 +200,10 @@ pub fn run_one(
             learner,
             previous_human_model: human.as_ref(),
         };
-        suspects = labeler
-            .as_mut()
-            .map(|l| l.suspects(&ctx))
-            .unwrap_or_default();
+        suspects = match labeler.as_mut() {
+            Some(l) => l.suspects(&ctx)?,
+            None => Vec::new(),
+        };
         let mut distrusted = vec![false; n];
         for &s in &suspects {
             if s >= n || !is_labeled[s] {
@@ -224,7 +224,7 @@ pub fn run_one(
         let (new_deployed, lp) = match labeler.as_mut() {
             Some(l) => {
                 let human_lp = new_human.log_proba(&prep.pool_x);
-                pseudo = l.pseudo_labels(&ctx, &human_lp, &suspects);
+                pseudo = l.pseudo_labels(&ctx, &human_lp, &suspects)?;
                 for p in &pseudo {
                     if p.index >= n
                         || is_labeled[p.index]

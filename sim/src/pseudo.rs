@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
 use crate::learner::{LearnerConfig, LogReg};
 use crate::matrix::Matrix;
 use crate::options::MethodOptions;
@@ -56,26 +57,26 @@ pub struct LabelerContext<'a> {
 /// Produces label-trust decisions and co-decided pseudo-labels each round.
 ///
 /// ```
-/// use coselect_sim::{LabelerContext, Matrix, PseudoLabel, PseudoLabeler};
+/// use coselect_sim::{LabelerContext, Matrix, PseudoLabel, PseudoLabeler, Result};
 /// /// Pseudo-labels every unlabeled row the model is 99% sure of, with weight 0.5.
 /// struct Confident;
 /// impl PseudoLabeler for Confident {
-///     fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, model: &Matrix, _suspects: &[usize]) -> Vec<PseudoLabel> {
-///         (0..model.rows())
+///     fn pseudo_labels(&mut self, ctx: &LabelerContext<'_>, model: &Matrix, _suspects: &[usize]) -> Result<Vec<PseudoLabel>> {
+///         Ok((0..model.rows())
 ///             .filter(|&i| !ctx.is_labeled[i])
 ///             .filter_map(|i| {
 ///                 let c = model.argmax_row(i);
 ///                 (model.row(i)[c] > 0.99f32.ln()).then_some(PseudoLabel { index: i, class: c, weight: 0.5 })
 ///             })
-///             .collect()
+///             .collect())
 ///     }
 /// }
 /// ```
 pub trait PseudoLabeler: Send {
     /// Labeled pool rows whose human label should not be trusted this round (default: none).
-    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Vec<usize> {
+    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Result<Vec<usize>> {
         let _ = ctx;
-        Vec::new()
+        Ok(Vec::new())
     }
 
     /// The pseudo-labels of this round, from the human-only model's log-probabilities on the pool
@@ -85,7 +86,7 @@ pub trait PseudoLabeler: Send {
         ctx: &LabelerContext<'_>,
         human_log_probs: &Matrix,
         suspects: &[usize],
-    ) -> Vec<PseudoLabel>;
+    ) -> Result<Vec<PseudoLabel>>;
 }
 
 /// Makes a fresh labeler for a run (each run owns its labeler, so labelers may keep state).

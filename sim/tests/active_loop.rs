@@ -23,13 +23,14 @@ fn setting() -> Setting {
 struct TestLabeler;
 
 impl PseudoLabeler for TestLabeler {
-    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Vec<usize> {
-        ctx.labeled
+    fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Result<Vec<usize>> {
+        Ok(ctx
+            .labeled
             .iter()
             .zip(ctx.labels)
             .filter(|(&i, &y)| ctx.fm_log_probs.row(i)[y] < 0.01f32.ln())
             .map(|(&i, _)| i)
-            .collect()
+            .collect())
     }
 
     fn pseudo_labels(
@@ -37,8 +38,8 @@ impl PseudoLabeler for TestLabeler {
         ctx: &LabelerContext<'_>,
         lp: &Matrix,
         _suspects: &[usize],
-    ) -> Vec<PseudoLabel> {
-        (0..lp.rows())
+    ) -> Result<Vec<PseudoLabel>> {
+        Ok((0..lp.rows())
             .filter(|&i| !ctx.is_labeled[i])
             .filter_map(|i| {
                 let c = lp.argmax_row(i);
@@ -48,7 +49,7 @@ impl PseudoLabeler for TestLabeler {
                     weight: 0.5,
                 })
             })
-            .collect()
+            .collect())
     }
 }
 
