@@ -11,6 +11,13 @@ use crate::zeroshot::Agreement;
 pub const META_FORMAT: &str = "coselect-dataset/1";
 
 /// One class: its name, sample count, description and the prompt sentence embedded for it.
+///
+/// ```
+/// let c = coselect_fm::ClassMeta {
+///     name: "cat".into(), count: 3, description: "a cat".into(), prompt: "a photo of a cat".into(),
+/// };
+/// assert!(serde_json::to_string(&c).unwrap().contains("\"count\":3"));
+/// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassMeta {
     /// Class name (index = position in `Meta::classes`).

@@ -16,6 +16,11 @@ pub const MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
 pub const MAX_TOKENS: usize = 128;
 
 /// Embeddings of a batch of texts plus how many texts were cut to the token window.
+///
+/// ```
+/// let e = coselect_fm::Embedded { vectors: vec![1.0, 0.0], truncated: 0 };
+/// assert_eq!(e.vectors.len(), 2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Embedded {
     /// Row-major `texts x dim` unit vectors.
@@ -25,6 +30,14 @@ pub struct Embedded {
 }
 
 /// all-MiniLM-L6-v2 with its tokenizer, ready to embed sentences.
+///
+/// ```no_run
+/// let files = coselect_fm::read_model_files(&coselect_fm::find_wheel()?)?;
+/// let embedder = coselect_fm::Embedder::load(&files)?;
+/// let out = embedder.embed(&["a cat", "a dog"])?;
+/// assert_eq!(out.vectors.len(), 2 * 384);
+/// # Ok::<(), coselect_fm::FmError>(())
+/// ```
 pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,

@@ -19,6 +19,11 @@ use crate::wheel::{find_wheel, read_model_files};
 use crate::zeroshot::{agreement, argmax_rows, zero_shot_scores};
 
 /// Where the labeled texts come from.
+///
+/// ```
+/// let s = coselect_fm::Source::WordNet(coselect_fm::WORDNET_DATA_NOUN.into());
+/// assert!(matches!(s, coselect_fm::Source::WordNet(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// A `.jsonl` or `.csv` file with `text` and `label` fields.
@@ -98,6 +103,10 @@ impl PrepareOptions {
 }
 
 /// What a run did.
+///
+/// ```
+/// assert_ne!(coselect_fm::Outcome::Skipped, coselect_fm::Outcome::Computed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The folder was current; nothing was written.
@@ -109,6 +118,14 @@ pub enum Outcome {
 }
 
 /// The result of a run, for the command line to print.
+///
+/// ```no_run
+/// let opts = coselect_fm::PrepareOptions::new(
+///     coselect_fm::Source::Table("pool.csv".into()), "out".into());
+/// let report = coselect_fm::prepare(&opts)?;
+/// println!("{:?}: macro-F1 {:.3}", report.outcome, report.meta.zero_shot.macro_f1);
+/// # Ok::<(), coselect_fm::FmError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct PrepareReport {
     /// What was done.

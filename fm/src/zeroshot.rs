@@ -31,6 +31,11 @@ pub fn zero_shot_scores(
 }
 
 /// Accuracy and macro-F1 of predicted against true labels.
+///
+/// ```
+/// let a = coselect_fm::agreement(&[0, 1], &[0, 1], 2);
+/// assert_eq!(a, coselect_fm::Agreement { accuracy: 1.0, macro_f1: 1.0 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Agreement {
     /// Fraction of samples whose prediction equals the label.
