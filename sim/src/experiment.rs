@@ -47,7 +47,14 @@ pub struct ExperimentConfig {
     pub labeler: Option<LabelerFactory>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Stack size of the worker threads that run the jobs. coselect-core keeps its buffers on
+    /// the stack (no allocator), which overflows the 2 MiB default of rayon's workers; the
+    /// memory is reserved, not committed, until used.
+    pub worker_stack_bytes: usize,
 }
+
+/// Default [`ExperimentConfig::worker_stack_bytes`]: 256 MiB.
+pub const DEFAULT_WORKER_STACK_BYTES: usize = 256 << 20;
 
 impl ExperimentConfig {
     /// A configuration with every registered strategy, 4 seeds, both learners.
@@ -67,6 +74,7 @@ impl ExperimentConfig {
             learner_config: LearnerConfig::default(),
             labeler: None,
             progress: false,
+            worker_stack_bytes: DEFAULT_WORKER_STACK_BYTES,
         }
     }
 }
@@ -190,30 +198,37 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let tick = || bar.inc(1);
-    let runs: Vec<RunResult> = jobs
-        .par_iter()
-        .map(|job| {
-            let setting = &cfg.settings[job.setting];
-            let seed = cfg.seeds[job.seed_idx];
-            let prep = &prepared[job.setting][job.seed_idx];
-            let strat = strategy::build(&job.strategy, &cfg.options)?;
-            let hook = match job.mode {
-                LearnerMode::Plain => None,
-                LearnerMode::Pseudo => labeler.as_ref().map(|f| f(&cfg.options)),
-                LearnerMode::Own => strat.own_labeler(),
-            };
-            run_one(
-                prep,
-                setting,
-                seed,
-                strat,
-                job.mode,
-                hook,
-                &cfg.learner_config,
-                &tick,
-            )
-        })
-        .collect::<Result<_>>()?;
+    // Same thread count as the caller's pool (so `ThreadPool::install` still sets it), larger stacks.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .stack_size(cfg.worker_stack_bytes)
+        .build()
+        .map_err(|e| SimError::Config(format!("cannot start worker threads: {e}")))?;
+    let runs: Vec<RunResult> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                let setting = &cfg.settings[job.setting];
+                let seed = cfg.seeds[job.seed_idx];
+                let prep = &prepared[job.setting][job.seed_idx];
+                let strat = strategy::build(&job.strategy, &cfg.options)?;
+                let hook = match job.mode {
+                    LearnerMode::Plain => None,
+                    LearnerMode::Pseudo => labeler.as_ref().map(|f| f(&cfg.options)),
+                    LearnerMode::Own => strat.own_labeler(),
+                };
+                run_one(
+                    prep,
+                    setting,
+                    seed,
+                    strat,
+                    job.mode,
+                    hook,
+                    &cfg.learner_config,
+                    &tick,
+                )
+            })
+            .collect::<Result<_>>()
+    })?;
     bar.finish_and_clear();
     let summary = summarise(&cfg.settings, &runs);
     Ok(Results {
