@@ -80,7 +80,9 @@ fn sizes() -> Vec<(&'static str, usize, usize)> {
     ];
     let only = std::env::var("COSELECT_BENCH_SIZES").unwrap_or_default();
     all.into_iter()
-        .filter(|(name, _, _)| only.is_empty() || only.split(',').any(|s| s.eq_ignore_ascii_case(name)))
+        .filter(|(name, _, _)| {
+            only.is_empty() || only.split(',').any(|s| s.eq_ignore_ascii_case(name))
+        })
         .collect()
 }
 

@@ -12,7 +12,7 @@
 //! Every row is validated on the first pass that reads it, so a NaN is
 //! reported with its file, row and column before anything is selected.
 
-use coselect_core::math::boundary_scores;
+use coselect_core::math::{argmax, boundary_scores};
 use coselect_core::{
     candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel, Reason,
     Scorer,
@@ -220,6 +220,7 @@ pub fn run_round(
             validate: prior.is_none(),
             all_boundary: !any_seed,
             codecide: pool.sm.is_some() && counts.iter().any(|&n| n > 0),
+            log_floor: config.co_floor.ln(),
         };
         let (queries, pseudo_labels) = match k_tier {
             256 => pass.run::<256>(&workers)?,
@@ -250,6 +251,8 @@ struct ScoringPass<'p, 'a> {
     /// the seed softmax it would compute and overwrite.
     all_boundary: bool,
     codecide: bool,
+    /// `ln(co_floor)`, for [`may_reach_floor`].
+    log_floor: f32,
 }
 
 /// A worker's co-decision state: what [`CoDecider`] keeps, with boxed
@@ -311,8 +314,11 @@ impl ScoringPass<'_, '_> {
                 st.heaps.push(i as u64, scores);
                 if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
                     co.unlabeled += 1;
-                    if let Some((c, conf)) = candidacy_unchecked(fm, sm, self.temperature, scratch)
-                    {
+                    let cand = match may_reach_floor(fm, sm, self.temperature, self.log_floor) {
+                        true => candidacy_unchecked(fm, sm, self.temperature, scratch),
+                        false => None,
+                    };
+                    if let Some((c, conf)) = cand {
                         if conf >= co_conf {
                             co.sigma[c as usize] += 1;
                         }
@@ -354,6 +360,30 @@ impl ScoringPass<'_, '_> {
     }
 }
 
+/// Whether a row can be a co-decision candidate with confidence at least
+/// `co_floor`; rows that cannot skip the softmax. Only rows reaching the
+/// floor affect the result (the counts need `co_confidence >= co_floor`, the
+/// kept lists `co_floor`), so skipping the others changes nothing. Two cheap
+/// certificates, each with a margin far above rounding:
+/// - the FM's logit for the small model's class `cs` is 0.05 below the FM's
+///   maximum (as the core computes them, `a * x` and `z - max`): then
+///   `expf(z_cs - max) < 0.952 < 1 = expf(0)`, so `p_f[cs] < max p_f`
+///   strictly and the models cannot agree on `cs`;
+/// - `L[cs] < ln(co_floor) - 0.01`: then `p_s[cs] < co_floor`, and the
+///   confidence `min(p_f, p_s)` is below the floor.
+#[inline]
+fn may_reach_floor(fm: &[f32], sm: &[f32], a: f32, log_floor: f32) -> bool {
+    let cs = argmax(sm);
+    if sm[cs] < log_floor - 0.01 {
+        return false;
+    }
+    let mut m = f32::NEG_INFINITY;
+    for &x in fm {
+        m = m.max(a * x);
+    }
+    a * fm[cs] - m >= -0.05
+}
+
 /// The FlexMatch thresholds on the kept candidates, in [`CoDecider`]'s
 /// output order: class by class, most confident first.
 fn accept(mut co: CoState, co_conf: f32, co_floor: f32) -> Result<Vec<PseudoLabel>> {
@@ -381,5 +411,39 @@ pub fn reason_word(r: Reason) -> &'static str {
     match r {
         Reason::Seed => "seed",
         Reason::Boundary => "boundary",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row the filter skips is one the core's candidacy would not
+    /// have counted, over rows crowded near both margins.
+    #[test]
+    fn skipped_rows_never_reach_the_floor() {
+        let mut s = 0x1234_5678_9abc_def1u64;
+        let mut rand = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let (mut skipped, mut scratch) = (0, [0.0f32; 3]);
+        for i in 0..200_000 {
+            let a = [0.05f32, 0.7, 1.0, 3.0][i % 4];
+            let fm = [rand() * 0.2, rand() * 0.2, rand() * 4.0];
+            let mut sm = [rand() * 3.0, rand() * 0.1, rand() * 3.0];
+            let lse = coselect_core::math::log_sum_exp(&sm, 1.0);
+            sm.iter_mut().for_each(|v| *v -= lse);
+            let floor = 0.5f32;
+            if !may_reach_floor(&fm, &sm, a, floor.ln()) {
+                skipped += 1;
+                if let Some((_, conf)) = candidacy_unchecked(&fm, &sm, a, &mut scratch) {
+                    assert!(conf < floor, "{fm:?} {sm:?} {a}");
+                }
+            }
+        }
+        assert!(skipped > 10_000);
     }
 }
