@@ -166,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         coselect_sim::plot::plot_curves(&results.summary, &args.out)?;
     }
     println!(
-        "\nwrote {} (results.json, results.csv, summary.json{}); wall time {:.1} s",
+        "\nwrote {} (results.json, results.csv, summary.json, summary.txt{}); wall time {:.1} s",
         args.out.display(),
         if args.no_plots {
             ""

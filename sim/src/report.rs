@@ -155,7 +155,8 @@ pub fn csv(results: &Results) -> String {
     out
 }
 
-/// Writes `results.json`, `results.csv` and `summary.json` into `dir` (created if needed).
+/// Writes `results.json`, `results.csv`, `summary.json` and `summary.txt` (the stdout table)
+/// into `dir` (created if needed).
 pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| SimError::Output {
         path: dir.to_path_buf(),
@@ -164,6 +165,7 @@ pub fn write_outputs(results: &Results, dir: &Path) -> Result<()> {
     let json = |v: &dyn erased::Json| v.to_json();
     write(&dir.join("results.json"), &json(results))?;
     write(&dir.join("results.csv"), &csv(results))?;
+    write(&dir.join("summary.txt"), &table(&results.summary))?;
     let summary = serde_json::json!({
         "config": results.config,
         "wall_seconds": results.wall_seconds,

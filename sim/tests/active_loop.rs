@@ -276,6 +276,10 @@ fn active_learning_beats_nothing_and_outputs_are_written() {
         std::fs::read_to_string(out.path().join("curves-merge3-noise0.1-pseudo.svg")).unwrap();
     assert!(svg.contains("balanced accuracy") && svg.contains("margin (pseudo)"));
     let table = report::table(&r.summary);
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("summary.txt")).unwrap(),
+        table
+    );
     assert!(table.contains("savings/best") && table.contains("fm-balanced"));
     assert!(table.contains("label trust and pseudo-labels"));
     let pseudo_curve = r
