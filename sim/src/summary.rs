@@ -40,6 +40,9 @@ pub struct Curve {
     /// Label trust and pseudo-labels in the final round, averaged over seeds.
     #[serde(default)]
     pub final_labels: LabelStats,
+    /// Mean wall time of one selection (round 0 included), seconds; a measurement, not a result.
+    #[serde(default)]
+    pub mean_select_seconds: f64,
 }
 
 /// Label trust and pseudo-label figures of one round, averaged over seeds (a rate over the seeds
@@ -207,6 +210,7 @@ fn curve_of(
         macro_f1: Vec::new(),
         auc: 0.0,
         final_labels: LabelStats::default(),
+        mean_select_seconds: 0.0,
     };
     for t in 0..rounds {
         c.budgets.push(group[0].rounds[t].budget);
@@ -238,6 +242,11 @@ fn curve_of(
     }
     if rounds > 0 {
         c.final_labels = label_stats(group, rounds - 1);
+        let times: Vec<f64> = group
+            .iter()
+            .flat_map(|r| r.rounds[..rounds].iter().map(|x| x.select_seconds))
+            .collect();
+        c.mean_select_seconds = times.iter().sum::<f64>() / times.len() as f64;
     }
     c.auc = if rounds > 0 {
         c.balanced_accuracy.iter().sum::<f64>() / rounds as f64

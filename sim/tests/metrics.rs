@@ -33,6 +33,7 @@ fn curve(strategy: &str, learner: LearnerMode, is_baseline: bool, ba: &[f64]) ->
         macro_f1: ba.to_vec(),
         auc: ba.iter().sum::<f64>() / ba.len() as f64,
         final_labels: Default::default(),
+        mean_select_seconds: 0.0,
     }
 }
 
