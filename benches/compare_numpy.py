@@ -12,7 +12,7 @@ Run:
 What it does, in one run:
 1. Writes a pool to .npy files in a temporary folder: FM logits, small-model
    log-probabilities, and labels (10 per class, so every class is in boundary
-   mode: the everyday round once a small model exists).
+   mode: the everyday round once a small model exists, with co-decision).
 2. Runs `coselect select` on them and checks that the numpy version below
    selects exactly the same query indices, in the same order. The
    pseudo-labels are compared as sets: the numpy softmax rounds differently
@@ -50,8 +50,12 @@ def make_pool(rows, classes, seed=0):
     fm = rng.uniform(-4, 4, size=(rows, classes)).astype(np.float32)
     z = fm + 0.5 * rng.uniform(-4, 4, size=(rows, classes)).astype(np.float32)
     sm = (z - np.log(np.exp(z.astype(np.float64)).sum(1, keepdims=True))).astype(np.float32)
+    # 10 labels per class: the first rows the FM assigns to each class (annotators agree
+    # with it there), so the temperature fit keeps the FM sharp and co-decision has work.
     labels = np.full(rows, -1, dtype=np.int64)
-    labels[: 10 * classes] = np.arange(10 * classes) % classes
+    top = fm.argmax(1)
+    for c in range(classes):
+        labels[np.nonzero(top == c)[0][:10]] = c
     return fm, sm, labels
 
 

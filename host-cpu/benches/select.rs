@@ -53,16 +53,21 @@ fn data(rows: usize, classes: usize) -> Data {
         let lse = coselect_core::math::log_sum_exp(row, 1.0);
         row.iter_mut().for_each(|v| *v -= lse);
     }
-    // 10 labels per class on the first rows: every class in boundary mode.
-    let labels = (0..rows)
-        .map(|i| {
-            if i < 10 * classes {
-                (i % classes) as i64
-            } else {
-                -1
-            }
-        })
-        .collect();
+    // 10 labels per class, on the first rows the FM assigns to each class:
+    // every class in boundary mode, and labels the FM agrees with, so the
+    // temperature stays sharp and co-decision has candidates to weigh.
+    let mut labels = vec![-1i64; rows];
+    let mut per_class = vec![0; classes];
+    for (i, row) in fm.chunks(classes).enumerate() {
+        let c = coselect_core::math::argmax(row);
+        if per_class[c] < 10 {
+            per_class[c] += 1;
+            labels[i] = c as i64;
+        }
+        if per_class.iter().all(|&n| n == 10) {
+            break;
+        }
+    }
     Data {
         rows,
         classes,
