@@ -30,6 +30,7 @@ pub mod error;
 pub mod experiment;
 pub mod learner;
 pub mod matrix;
+pub mod method;
 pub mod metrics;
 pub mod options;
 pub mod plot;

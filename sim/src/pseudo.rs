@@ -94,8 +94,10 @@ pub type LabelerFactory = Arc<dyn Fn(&MethodOptions) -> Box<dyn PseudoLabeler> +
 
 /// The co-decision pseudo-labeler that every strategy gets under `--learner pseudo`.
 ///
-/// This is where the `coselect-core` co-decision labeler is wired in; until it is, there is none
-/// and the pseudo learner cannot run (the harness says so and runs the plain learner only).
+/// The co-decision of `coselect-core` ([`crate::strategy::SharedCoDecision`]): every baseline
+/// gets the pseudo-labels our method's learner gets, so only the query rule differs.
 pub fn shared_labeler() -> Option<LabelerFactory> {
-    None
+    Some(Arc::new(|_: &MethodOptions| {
+        Box::new(crate::strategy::SharedCoDecision) as Box<dyn PseudoLabeler>
+    }))
 }

@@ -10,12 +10,14 @@ mod confidence;
 mod entropy;
 mod fm_balanced;
 mod margin;
+mod ours;
 mod random;
 
 pub use confidence::Confidence;
 pub use entropy::Entropy;
 pub use fm_balanced::FmBalanced;
 pub use margin::Margin;
+pub use ours::{co_decided, CoreLabeler, Ours, SharedCoDecision};
 pub use random::Random;
 
 use crate::error::{Result, SimError};
@@ -208,8 +210,11 @@ fn build_entropy(_: &MethodOptions) -> Box<dyn Strategy> {
 fn build_fm_balanced(_: &MethodOptions) -> Box<dyn Strategy> {
     Box::new(FmBalanced)
 }
+fn build_ours(options: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Ours { options: *options })
+}
 
-/// Every strategy by name, in table order. "ours" is added here when it is wired.
+/// Every strategy by name, in table order.
 pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "random",
@@ -230,6 +235,10 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "fm-balanced",
         build: build_fm_balanced,
+    },
+    Entry {
+        name: "ours",
+        build: build_ours,
     },
 ];
 
