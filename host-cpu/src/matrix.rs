@@ -36,6 +36,8 @@ pub struct Matrix<'a> {
     name: String,
     rows: usize,
     cols: usize,
+    /// Elements from the start of one row to the start of the next.
+    stride: usize,
     data: Data<'a>,
 }
 
@@ -53,7 +55,51 @@ impl<'a> Matrix<'a> {
             name: name.to_string(),
             rows,
             cols,
+            stride: cols,
             data,
+        })
+    }
+
+    /// An f32 matrix whose rows start `stride` elements apart (`stride >=
+    /// cols`), as a C caller or a numpy slice `a[:, :C]` lays them out; the
+    /// buffer must reach the end of the last row.
+    ///
+    /// ```
+    /// use coselect_cpu::Matrix;
+    /// let v = [1.0f32, 2.0, -9.0, 3.0, 4.0]; // 2 x 2 with one pad value per row
+    /// let m = Matrix::f32_strided("fm", &v, 2, 2, 3)?;
+    /// assert_eq!(m.row(1, &mut [0.0; 2]), &[3.0, 4.0]);
+    /// assert!(Matrix::f32_strided("fm", &v, 2, 2, 1).is_err());
+    /// # Ok::<(), coselect_cpu::Error>(())
+    /// ```
+    pub fn f32_strided(
+        name: &str,
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        stride: usize,
+    ) -> Result<Self> {
+        let bad = || Error::BadBuffer {
+            input: name.to_string(),
+            rows,
+            cols,
+            found: data.len(),
+        };
+        let needed = match rows {
+            0 => Some(0),
+            _ => (rows - 1)
+                .checked_mul(stride)
+                .and_then(|n| n.checked_add(cols)),
+        };
+        if stride < cols || needed.is_none_or(|n| n > data.len()) {
+            return Err(bad());
+        }
+        Ok(Matrix {
+            name: name.to_string(),
+            rows,
+            cols,
+            stride,
+            data: Data::F32(data),
         })
     }
 
@@ -148,7 +194,7 @@ impl<'a> Matrix<'a> {
     #[inline]
     pub fn row<'s>(&'s self, i: usize, buf: &'s mut [f32]) -> &'s [f32] {
         let c = self.cols;
-        let r = i * c..(i + 1) * c;
+        let r = i * self.stride..i * self.stride + c;
         let out = &mut buf[..c];
         match self.data {
             Data::F32(v) => return &v[r],

@@ -337,3 +337,44 @@ fn mixed_modes_on_a_larger_pool() {
         );
     }
 }
+
+/// A strided f32 view (rows padded, as a C caller or a numpy column slice
+/// passes them) selects what the contiguous copy selects.
+#[test]
+fn strided_rows_equal_contiguous_rows() {
+    let (rows, classes, stride) = (700usize, 3usize, 5usize);
+    let padded: Vec<f32> = (0..rows * stride)
+        .map(|i| {
+            if i % stride < classes {
+                ((i * 7919) % 97) as f32 / 10.0
+            } else {
+                f32::NAN
+            }
+        })
+        .collect();
+    let dense: Vec<f32> = padded
+        .chunks(stride)
+        .flat_map(|r| r[..classes].to_vec())
+        .collect();
+    let cfg = Config::new(classes as u32, 30).unwrap();
+    let p = Parallelism {
+        threads: 2,
+        chunk_rows: 64,
+    };
+    let a = Pool::new(
+        Matrix::f32_strided("fm", &padded, rows, classes, stride).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let b = Pool::new(
+        Matrix::f32("fm", &dense, rows, classes).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        run_round(&a, &cfg, p).unwrap(),
+        run_round(&b, &cfg, p).unwrap()
+    );
+}
