@@ -200,6 +200,17 @@ impl LogReg {
         self.iterations
     }
 
+    /// Weights of the fitted classes (`present_classes().len() x dim`, row-major), for strategies
+    /// that need the decision boundaries themselves (BASE's distance to a class boundary).
+    pub fn weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    /// Biases of the fitted classes, in `present_classes()` order.
+    pub fn biases(&self) -> &[f64] {
+        &self.bias
+    }
+
     /// Log-probabilities of every row of `x` (rows x classes).
     pub fn log_proba(&self, x: &Matrix) -> Matrix {
         assert_eq!(

@@ -6,16 +6,26 @@
 //! round 0 (`cold_start`), and it brings its own learner hook (`own_labeler`) built from the
 //! [`MethodOptions`] it receives.
 
+mod badge;
+mod base;
 mod confidence;
+mod coreset;
+mod direct;
 mod entropy;
 mod fm_balanced;
+mod galaxy;
 mod margin;
 mod ours;
 mod random;
 
+pub use badge::Badge;
+pub use base::Base;
 pub use confidence::Confidence;
+pub use coreset::Coreset;
+pub use direct::Direct;
 pub use entropy::Entropy;
 pub use fm_balanced::FmBalanced;
+pub use galaxy::Galaxy;
 pub use margin::Margin;
 pub use ours::{co_decided, CoreLabeler, Ours, SharedCoDecision};
 pub use random::Random;
@@ -210,6 +220,21 @@ fn build_entropy(_: &MethodOptions) -> Box<dyn Strategy> {
 fn build_fm_balanced(_: &MethodOptions) -> Box<dyn Strategy> {
     Box::new(FmBalanced)
 }
+fn build_coreset(_: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Coreset)
+}
+fn build_badge(_: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Badge)
+}
+fn build_base(_: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Base)
+}
+fn build_galaxy(_: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Galaxy)
+}
+fn build_direct(_: &MethodOptions) -> Box<dyn Strategy> {
+    Box::new(Direct::default())
+}
 fn build_ours(options: &MethodOptions) -> Box<dyn Strategy> {
     Box::new(Ours { options: *options })
 }
@@ -235,6 +260,26 @@ pub const REGISTRY: &[Entry] = &[
     Entry {
         name: "fm-balanced",
         build: build_fm_balanced,
+    },
+    Entry {
+        name: "coreset",
+        build: build_coreset,
+    },
+    Entry {
+        name: "badge",
+        build: build_badge,
+    },
+    Entry {
+        name: "base",
+        build: build_base,
+    },
+    Entry {
+        name: "galaxy",
+        build: build_galaxy,
+    },
+    Entry {
+        name: "direct",
+        build: build_direct,
     },
     Entry {
         name: "ours",
