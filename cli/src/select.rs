@@ -54,6 +54,10 @@ pub struct Args {
     /// Rows per chunk of work.
     #[arg(long, default_value_t = Parallelism::default().chunk_rows)]
     pub chunk_rows: usize,
+    /// EM keeps the pool's posteriors between passes when they fit in this
+    /// many MiB (faster; 0 recomputes them every pass, adding no memory).
+    #[arg(long, default_value_t = 256)]
+    pub em_cache_mb: usize,
     /// Classes with fewer labels than this are queried by the FM prior
     /// (seed mode); the others on the small model's boundary.
     #[arg(long)]
@@ -113,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let parallelism = Parallelism {
         threads: args.threads,
         chunk_rows: args.chunk_rows.max(1),
+        em_cache_bytes: args.em_cache_mb.saturating_mul(1 << 20),
     };
     let result = run_round(&pool, &config, parallelism)?;
     match &args.out {

@@ -24,7 +24,7 @@
 //!     Some(labels),
 //! )?;
 //! let cfg = Config::new(2, 2)?;
-//! let round = run_round(&pool, &cfg, Parallelism { threads: 2, chunk_rows: 2 })?;
+//! let round = run_round(&pool, &cfg, Parallelism { threads: 2, chunk_rows: 2, ..Default::default() })?;
 //! assert_eq!(round.queries.len(), 2);
 //! // Row 4: both models say class 0 with confidence, no human needed.
 //! assert!(round.pseudo_labels.iter().any(|p| p.index == 4 && p.class == 0));

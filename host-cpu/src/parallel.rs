@@ -17,11 +17,12 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// How a pass is split.
+/// How a round uses the machine: threads, chunking, and the memory it may
+/// add to the input's.
 ///
 /// ```
-/// let p = coselect_cpu::Parallelism { threads: 2, chunk_rows: 4096 };
-/// assert_eq!(p.threads, 2);
+/// let p = coselect_cpu::Parallelism { threads: 2, ..Default::default() };
+/// assert_eq!(p.chunk_rows, 16_384);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parallelism {
@@ -30,6 +31,10 @@ pub struct Parallelism {
     /// Rows per chunk (at least 1). Small enough for balance, large enough
     /// that claiming a chunk costs nothing against scoring it.
     pub chunk_rows: usize,
+    /// EM keeps the pool's posterior rows (rows x classes f32) between its
+    /// passes when they fit in this many bytes, instead of recomputing them
+    /// every pass; 0 never keeps them. Default 256 MiB.
+    pub em_cache_bytes: usize,
 }
 
 impl Default for Parallelism {
@@ -37,6 +42,7 @@ impl Default for Parallelism {
         Parallelism {
             threads: 0,
             chunk_rows: 16_384,
+            em_cache_bytes: 256 << 20,
         }
     }
 }
@@ -64,6 +70,11 @@ impl Workers {
             pool,
             chunk_rows: p.chunk_rows.max(1),
         })
+    }
+
+    /// Rows per chunk; chunk `c` covers rows `c * chunk_rows ..`.
+    pub(crate) fn chunk_rows(&self) -> usize {
+        self.chunk_rows
     }
 
     /// Runs `f` on a worker thread (so big stack temporaries are safe).
@@ -138,6 +149,7 @@ mod tests {
                 let w = Workers::new(Parallelism {
                     threads,
                     chunk_rows,
+                    em_cache_bytes: 0,
                 })
                 .unwrap();
                 let states = w
@@ -168,6 +180,7 @@ mod tests {
         let w = Workers::new(Parallelism {
             threads: 3,
             chunk_rows: 5,
+            em_cache_bytes: 0,
         })
         .unwrap();
         for _ in 0..20 {

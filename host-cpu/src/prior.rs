@@ -3,8 +3,13 @@
 //! Each worker accumulates a clone of the core's [`PriorEm`] over its
 //! chunks; the clones merge into the master state, whose fixed-point sums
 //! make the estimate bit-identical for any thread count and chunk size.
-//! The posterior of each row is recomputed every pass (`fused_softmax`)
-//! rather than cached, so memory stays at the size of the input.
+//! The posterior rows of the first pass are kept (per chunk) when they fit
+//! in `cache_bytes`, and the later passes read them instead of recomputing
+//! the softmax: the same f32 values, so the same bits, at a fraction of the
+//! cost. A pool too large for the budget recomputes them every pass, so
+//! memory stays at the size of the input.
+
+use std::sync::OnceLock;
 
 use coselect_core::math::fused_softmax;
 use coselect_core::{Config, Fusion, PriorEm};
@@ -34,8 +39,18 @@ pub(crate) fn estimate_prior(
     weights: Fusion,
     workers: &Workers,
     validate: bool,
+    cache_bytes: usize,
 ) -> Result<PriorEstimate> {
     let classes = pool.fm.cols();
+    let rows = pool.fm.rows();
+    let chunk = workers.chunk_rows();
+    let use_cache = rows
+        .checked_mul(classes * 4)
+        .is_some_and(|b| b <= cache_bytes);
+    let cache: Vec<OnceLock<Vec<f32>>> = match use_cache {
+        true => (0..rows.div_ceil(chunk)).map(|_| OnceLock::new()).collect(),
+        false => Vec::new(),
+    };
     let mut master = PriorEm::<MAX_CLASSES>::new(config).map_err(Error::core("EM prior"))?;
     let mut first = true;
     while !master.is_done() {
@@ -44,6 +59,17 @@ pub(crate) fn estimate_prior(
             pool.fm.rows(),
             || Ok((master.clone(), vec![0.0f32; 3 * classes])),
             |(em, bufs), range| {
+                let slot = cache.get(range.start / chunk);
+                if let Some(cached) = slot.and_then(|s| s.get()) {
+                    for (i, p) in range.zip(cached.chunks_exact(classes)) {
+                        em.push(i as u64, p).map_err(Error::core("EM prior"))?;
+                    }
+                    return Ok(());
+                }
+                let mut store = match slot {
+                    Some(_) => Vec::with_capacity(range.len() * classes),
+                    None => Vec::new(),
+                };
                 let (fb, rest) = bufs.split_at_mut(classes);
                 let (sb, p) = rest.split_at_mut(classes);
                 for i in range {
@@ -54,6 +80,14 @@ pub(crate) fn estimate_prior(
                     }
                     fused_softmax(fm, sm, weights.a, weights.b, p);
                     em.push(i as u64, p).map_err(Error::core("EM prior"))?;
+                    if slot.is_some() {
+                        store.extend_from_slice(p);
+                    }
+                }
+                if let Some(s) = slot {
+                    // Each chunk is claimed by one worker per pass, so the
+                    // slot is empty here.
+                    let _ = s.set(store);
                 }
                 Ok(())
             },

@@ -201,7 +201,14 @@ pub fn run_round(
         let weights = calibration.posterior_weights();
         let any_seed = counts.iter().any(|&n| n < config.seed_min);
         let prior = if any_seed {
-            Some(estimate_prior(pool, config, weights, &workers, true)?)
+            Some(estimate_prior(
+                pool,
+                config,
+                weights,
+                &workers,
+                true,
+                parallelism.em_cache_bytes,
+            )?)
         } else {
             None
         };

@@ -224,10 +224,12 @@ proptest! {
         c in case(),
         threads in 1usize..=4,
         chunk_rows in 1usize..=100,
+        em_cache in any::<bool>(),
     ) {
         let cfg = Config::new(c.classes as u32, c.k).unwrap();
         let r = reference(&c.fm, c.sm.as_deref(), &c.labels, c.classes, &cfg);
-        let h = host(&c, Parallelism { threads, chunk_rows });
+        let em_cache_bytes = if em_cache { usize::MAX } else { 0 };
+        let h = host(&c, Parallelism { threads, chunk_rows, em_cache_bytes });
         match (r, h) {
             (Ok(r), Ok(h)) => same(&r, &h),
             (Err(_), Err(_)) => {}
@@ -265,6 +267,7 @@ fn f16_pool_equals_its_f32_widening() {
             Parallelism {
                 threads: 2,
                 chunk_rows: 37,
+                em_cache_bytes: 0,
             },
         )
         .unwrap()
@@ -322,6 +325,7 @@ fn mixed_modes_on_a_larger_pool() {
             Parallelism {
                 threads,
                 chunk_rows,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -360,6 +364,7 @@ fn strided_rows_equal_contiguous_rows() {
     let p = Parallelism {
         threads: 2,
         chunk_rows: 64,
+        ..Default::default()
     };
     let a = Pool::new(
         Matrix::f32_strided("fm", &padded, rows, classes, stride).unwrap(),
