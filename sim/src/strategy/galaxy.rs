@@ -1,6 +1,7 @@
 //! GALAXY (Zhang et al. 2022), following LabelBench
-//! `LabelBench/strategy/strategy_impl/galaxy.py` (the same rule as jifanz/GALAXY
-//! `src/multiclass/multi_linear_graph.py`).
+//! `LabelBench/strategy/strategy_impl/galaxy.py`; the orderings are those of jifanz/GALAXY
+//! `src/multiclass/multi_linear_graph.py` (same scores; sorted ascending there, descending in
+//! LabelBench, which this file follows). The query loop is LabelBench's.
 //!
 //! The model's probabilities give one 1-D ordering per class `k`: rows sorted by
 //! `s[i,k] = P[i,k] - max_j P[i,j] + 1e-8 max_j P[i,j]` descending (two classes: one ordering, by
