@@ -202,11 +202,22 @@ impl LogReg {
 
     /// Weights of the fitted classes (`present_classes().len() x dim`, row-major), for strategies
     /// that need the decision boundaries themselves (BASE's distance to a class boundary).
+    ///
+    /// ```
+    /// use coselect_sim::{LearnerConfig, LogReg, Matrix, TrainSet};
+    /// let x = Matrix::new(4, 1, vec![-2.0, -1.0, 1.0, 2.0]);
+    /// let set = TrainSet::human(&[0, 1, 2, 3], &[0, 0, 1, 1]);
+    /// let m = LogReg::fit(&x, &set, 2, &LearnerConfig::default(), None);
+    /// assert_eq!((m.weights().len(), m.biases().len()), (2, 2));
+    /// // The boundary -(b0 - b1) / (w0 - w1) of this symmetric problem sits at 0.
+    /// let xstar = -(m.biases()[0] - m.biases()[1]) / (m.weights()[0] - m.weights()[1]);
+    /// assert!(xstar.abs() < 1e-3);
+    /// ```
     pub fn weights(&self) -> &[f64] {
         &self.w
     }
 
-    /// Biases of the fitted classes, in `present_classes()` order.
+    /// Biases of the fitted classes, in `present_classes()` order (example: [`LogReg::weights`]).
     pub fn biases(&self) -> &[f64] {
         &self.bias
     }
