@@ -17,7 +17,8 @@
 //! cfg.seeds = vec![0, 1];
 //! cfg.strategies = vec!["random".into(), "margin".into()];
 //! let results = run_experiment(&ds, &cfg)?;
-//! assert_eq!(results.runs.len(), 4);
+//! // 2 seeds x 2 strategies x 2 learners (plain, and with the co-decided pseudo-labels).
+//! assert_eq!(results.runs.len(), 8);
 //! println!("{}", report::table(&results.summary));
 //! # Ok(()) }
 //! ```
