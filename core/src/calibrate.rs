@@ -192,7 +192,7 @@ fn objective(rows: &CalibrationRows<'_>, a: f64, b: f64, ridge: f64, with_sm: bo
 /// ```
 pub fn fit_temperature(rows: &CalibrationRows<'_>, config: &Config) -> Result<f32> {
     config.validate()?;
-    check_classes(rows, config)?;
+    config.check_classes(rows.classes)?;
     if rows.is_empty() {
         return Ok(1.0);
     }
@@ -249,7 +249,7 @@ pub fn fit_temperature(rows: &CalibrationRows<'_>, config: &Config) -> Result<f3
 /// ```
 pub fn fit_fusion(rows: &CalibrationRows<'_>, config: &Config) -> Result<Fusion> {
     config.validate()?;
-    check_classes(rows, config)?;
+    config.check_classes(rows.classes)?;
     if rows.len() < rows.classes || rows.sm.is_none() {
         return Ok(Fusion::default());
     }
@@ -294,14 +294,4 @@ pub fn fit_fusion(rows: &CalibrationRows<'_>, config: &Config) -> Result<Fusion>
         a: a as f32,
         b: b as f32,
     })
-}
-
-fn check_classes(rows: &CalibrationRows<'_>, config: &Config) -> Result<()> {
-    if rows.classes != config.classes as usize {
-        return Err(Error::ClassCountMismatch {
-            expected: config.classes,
-            found: rows.classes as u32,
-        });
-    }
-    Ok(())
 }

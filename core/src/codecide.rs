@@ -171,20 +171,8 @@ impl<const C: usize, const N: usize> CoDecider<C, N> {
     /// Starts a round: trusted human counts per class and the FM temperature
     /// multiplier `a_t`. Fails with `CapacityExceeded` when the cap exceeds `N`.
     pub fn new(config: &Config, human_counts: &[u32], temperature: f32) -> Result<Self> {
-        config.validate()?;
-        let classes = config.classes as usize;
-        if classes > C {
-            return Err(Error::CapacityExceeded {
-                needed: classes,
-                capacity: C,
-            });
-        }
-        if human_counts.len() != classes {
-            return Err(Error::ClassCountMismatch {
-                expected: config.classes,
-                found: human_counts.len() as u32,
-            });
-        }
+        let classes = config.classes_within(C)?;
+        config.check_classes(human_counts.len())?;
         if !(temperature.is_finite() && temperature > 0.0) {
             return Err(Error::InvalidConfig {
                 field: "temperature",

@@ -154,6 +154,31 @@ impl Config {
         }
     }
 
+    /// Validates the config and checks that its classes fit a structure of
+    /// capacity `capacity`; returns the class count.
+    pub(crate) fn classes_within(&self, capacity: usize) -> Result<usize> {
+        self.validate()?;
+        let classes = self.classes as usize;
+        if classes > capacity {
+            return Err(Error::CapacityExceeded {
+                needed: classes,
+                capacity,
+            });
+        }
+        Ok(classes)
+    }
+
+    /// Checks that a per-class input has one entry per class.
+    pub(crate) fn check_classes(&self, found: usize) -> Result<()> {
+        if found != self.classes as usize {
+            return Err(Error::ClassCountMismatch {
+                expected: self.classes,
+                found: found as u32,
+            });
+        }
+        Ok(())
+    }
+
     /// Writes the config as postcard bytes (version first) into `buf` and
     /// returns the used part. 96 bytes always suffice.
     pub fn to_bytes<'a>(&self, buf: &'a mut [u8]) -> Result<&'a mut [u8]> {

@@ -52,14 +52,7 @@ pub struct PriorEm<const C: usize> {
 impl<const C: usize> PriorEm<C> {
     /// Starts from the uniform prior.
     pub fn new(config: &Config) -> Result<Self> {
-        config.validate()?;
-        let classes = config.classes as usize;
-        if classes > C {
-            return Err(Error::CapacityExceeded {
-                needed: classes,
-                capacity: C,
-            });
-        }
+        let classes = config.classes_within(C)?;
         let mut prior = Vec::new();
         let mut sums = Vec::new();
         for _ in 0..classes {

@@ -66,14 +66,7 @@ impl<const C: usize> Scorer<C> {
     /// A scorer for labeled counts `counts` (trusted labels per class), the
     /// fusion weights (with no small model, only `a` is used) and `log pi`.
     pub fn new(config: &Config, counts: &[u32], fusion: Fusion, log_prior: &[f32]) -> Result<Self> {
-        config.validate()?;
-        let classes = config.classes as usize;
-        if classes > C {
-            return Err(Error::CapacityExceeded {
-                needed: classes,
-                capacity: C,
-            });
-        }
+        let classes = config.classes_within(C)?;
         for v in [counts.len(), log_prior.len()] {
             if v != classes {
                 return Err(Error::ClassCountMismatch {

@@ -76,20 +76,8 @@ pub struct Selector<const C: usize, const K: usize> {
 impl<const C: usize, const K: usize> Selector<C, K> {
     /// An empty selector for a round with trusted label counts `counts`.
     pub fn new(config: &Config, counts: &[u32]) -> Result<Self> {
-        config.validate()?;
-        let classes = config.classes as usize;
-        if classes > C {
-            return Err(Error::CapacityExceeded {
-                needed: classes,
-                capacity: C,
-            });
-        }
-        if counts.len() != classes {
-            return Err(Error::ClassCountMismatch {
-                expected: config.classes,
-                found: counts.len() as u32,
-            });
-        }
+        config.classes_within(C)?;
+        config.check_classes(counts.len())?;
         let mut heaps = Vec::new();
         let mut cs = Vec::new();
         for &n in counts {
