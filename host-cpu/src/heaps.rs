@@ -62,6 +62,27 @@ impl<const K: usize> ClassHeaps<K> {
         self.pushed += 1;
     }
 
+    /// Rows offered so far.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Each class's kept entries, in heap order.
+    pub(crate) fn lists(&self) -> impl Iterator<Item = &[Entry]> {
+        self.heaps.iter().map(|h| h.as_slice())
+    }
+
+    /// Rebuilds a state from its lists, as a decoder does; the caller has
+    /// checked that each list holds at most `k` entries, so none is lost.
+    pub(crate) fn restore<'e>(&mut self, lists: impl Iterator<Item = &'e [Entry]>, pushed: u64) {
+        for (h, list) in self.heaps.iter_mut().zip(lists) {
+            for &e in list {
+                h.push(e);
+            }
+        }
+        self.pushed = pushed;
+    }
+
     pub(crate) fn merge(&mut self, other: &Self) {
         for (h, o) in self.heaps.iter_mut().zip(other.heaps.iter()) {
             h.merge(o);

@@ -42,6 +42,8 @@ mod matrix;
 pub mod npy;
 pub mod output;
 mod parallel;
+mod partial;
+mod plan;
 mod prior;
 mod round;
 
@@ -51,5 +53,7 @@ pub use heaps::{BUDGET_TIERS, CAP_TIERS, MAX_CLASSES};
 pub use labels::Labels;
 pub use matrix::Matrix;
 pub use parallel::Parallelism;
+pub use partial::{PartialRound, PARTIAL_VERSION};
+pub use plan::RoundPlan;
 pub use prior::PriorEstimate;
 pub use round::{reason_word, run_round, Pool, RoundResult};

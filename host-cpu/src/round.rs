@@ -14,15 +14,15 @@
 
 use coselect_core::math::{argmax, boundary_scores};
 use coselect_core::{
-    candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel, Reason,
-    Scorer,
+    candidacy_unchecked, flexmatch_thresholds, Config, Entry, Pick, PseudoLabel, Reason, Scorer,
 };
 
-use crate::calibration::{calibrate, Calibration};
+use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::heaps::{tier, top_list, ClassHeaps, TopList, BUDGET_TIERS, MAX_CLASSES};
 use crate::parallel::{Parallelism, Workers};
-use crate::prior::{estimate_prior, PriorEstimate};
+use crate::plan::RoundPlan;
+use crate::prior::PriorEstimate;
 use crate::{Labels, Matrix};
 
 /// The inputs of a round: FM scores, optional small-model
@@ -160,6 +160,50 @@ pub fn run_round(
     config: &Config,
     parallelism: Parallelism,
 ) -> Result<RoundResult> {
+    check_round(pool, config)?;
+    let unlabeled = pool.labels.unlabeled();
+    if unlabeled < config.k as usize {
+        let e = if unlabeled == 0 {
+            coselect_core::Error::EmptyPool
+        } else {
+            coselect_core::Error::BudgetExceedsPool {
+                k: config.k as u64,
+                pool: unlabeled as u64,
+            }
+        };
+        return Err(Error::core("selection")(e));
+    }
+    let k_tier = tier(&BUDGET_TIERS, config.k as usize, "the budget k")?;
+    let workers = Workers::new(parallelism)?;
+    // On a worker thread: the core structures are built by value before
+    // they are boxed, and worker stacks are sized for that.
+    workers.install(|| {
+        let plan = RoundPlan::fit_on(pool, config, &workers, parallelism.em_cache_bytes)?;
+        let pass = ScoringPass::new(&plan, &pool.fm, pool.sm.as_ref(), Rows::Pool(&pool.labels))?;
+        // Rows were validated by the EM pass when there was one.
+        let pass = ScoringPass {
+            validate: plan.prior.is_none(),
+            ..pass
+        };
+        let (queries, pseudo_labels) = match k_tier {
+            256 => pass.run::<256>(&workers)?,
+            4096 => pass.run::<4096>(&workers)?,
+            _ => pass.run::<16_384>(&workers)?,
+        };
+        Ok(RoundResult {
+            queries,
+            pseudo_labels,
+            calibration: plan.calibration,
+            prior: plan.prior,
+            rows: pool.fm.rows(),
+            unlabeled,
+            classes: pool.fm.cols(),
+        })
+    })
+}
+
+/// The checks of a round's inputs that need no pass over the pool.
+pub(crate) fn check_round(pool: &Pool<'_>, config: &Config) -> Result<()> {
     config.validate().map_err(Error::core("config"))?;
     let classes = pool.fm.cols();
     if config.classes as usize != classes {
@@ -180,79 +224,26 @@ pub fn run_round(
             });
         }
     }
-    let unlabeled = pool.labels.unlabeled();
-    if unlabeled < config.k as usize {
-        let e = if unlabeled == 0 {
-            coselect_core::Error::EmptyPool
-        } else {
-            coselect_core::Error::BudgetExceedsPool {
-                k: config.k as u64,
-                pool: unlabeled as u64,
-            }
-        };
-        return Err(Error::core("selection")(e));
-    }
-    let k_tier = tier(&BUDGET_TIERS, config.k as usize, "the budget k")?;
-    let workers = Workers::new(parallelism)?;
-    // On a worker thread: the core structures are built by value before
-    // they are boxed, and worker stacks are sized for that.
-    workers.install(|| {
-        let calibration = calibrate(pool, config)?;
-        let weights = calibration.posterior_weights();
-        let any_seed = counts.iter().any(|&n| n < config.seed_min);
-        let prior = if any_seed {
-            Some(estimate_prior(
-                pool,
-                config,
-                weights,
-                &workers,
-                true,
-                parallelism.em_cache_bytes,
-            )?)
-        } else {
-            None
-        };
-        let log_prior = match &prior {
-            Some(p) => p.log_prior.clone(),
-            // Unused: every class is in boundary mode.
-            None => vec![-(classes as f32).ln(); classes],
-        };
-        let scorer = Scorer::<MAX_CLASSES>::new(config, counts, weights, &log_prior)
-            .map_err(Error::core("scorer"))?;
-        let pass = ScoringPass {
-            pool,
-            config,
-            scorer: &scorer,
-            temperature: calibration.temperature,
-            validate: prior.is_none(),
-            all_boundary: !any_seed,
-            codecide: pool.sm.is_some() && counts.iter().any(|&n| n > 0),
-            log_floor: config.co_floor.ln(),
-        };
-        let (queries, pseudo_labels) = match k_tier {
-            256 => pass.run::<256>(&workers)?,
-            4096 => pass.run::<4096>(&workers)?,
-            _ => pass.run::<16_384>(&workers)?,
-        };
-        Ok(RoundResult {
-            queries,
-            pseudo_labels,
-            calibration,
-            prior,
-            rows: pool.fm.rows(),
-            unlabeled,
-            classes,
-        })
-    })
+    Ok(())
+}
+
+/// Which rows a scoring pass reads and the index each is known by.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows<'p> {
+    /// A whole pool: labeled rows are skipped, a row's index is its position.
+    Pool(&'p crate::Labels),
+    /// A batch of unlabeled rows known by the caller's ids.
+    Ids(&'p [u64]),
 }
 
 /// The scoring, selection and co-decision pass.
-struct ScoringPass<'p, 'a> {
-    pool: &'p Pool<'a>,
-    config: &'p Config,
-    scorer: &'p Scorer<MAX_CLASSES>,
-    temperature: f32,
-    validate: bool,
+pub(crate) struct ScoringPass<'p, 'a> {
+    fm: &'p Matrix<'a>,
+    sm: Option<&'p Matrix<'a>>,
+    rows: Rows<'p>,
+    plan: &'p RoundPlan,
+    scorer: Scorer<MAX_CLASSES>,
+    pub(crate) validate: bool,
     /// Every class in boundary mode: the scores are the core's
     /// `boundary_scores`, bit for bit what the scorer returns then, without
     /// the seed softmax it would compute and overwrite.
@@ -262,108 +253,173 @@ struct ScoringPass<'p, 'a> {
     log_floor: f32,
 }
 
-/// A worker's co-decision state: what [`CoDecider`] keeps, with boxed
+/// A worker's co-decision state: what [`coselect_core::CoDecider`] keeps, with boxed
 /// per-class lists so any cap fits.
-struct CoState {
-    sigma: Vec<u64>,
-    unlabeled: u64,
-    kept: Vec<Box<dyn TopList>>,
+pub(crate) struct CoState {
+    pub(crate) sigma: Vec<u64>,
+    pub(crate) unlabeled: u64,
+    pub(crate) kept: Vec<Box<dyn TopList>>,
 }
 
-struct WorkerState<const K: usize> {
-    heaps: ClassHeaps<K>,
-    co: Option<CoState>,
-    bufs: Vec<f32>,
-}
+impl CoState {
+    pub(crate) fn new(classes: usize, cap: usize) -> Result<Self> {
+        Ok(CoState {
+            sigma: vec![0; classes],
+            unlabeled: 0,
+            kept: (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?,
+        })
+    }
 
-impl ScoringPass<'_, '_> {
-    fn run<const K: usize>(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
-        let pool = self.pool;
-        let classes = pool.fm.cols();
-        let counts = pool.labels.counts();
-        let k = self.config.k as usize;
-        let cap = CoDecider::<MAX_CLASSES, 1>::cap(self.config, counts);
-        let (co_conf, co_floor) = (self.config.co_confidence, self.config.co_floor);
-        let init = || -> Result<WorkerState<K>> {
-            let co = if self.codecide {
-                let kept = (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?;
-                Some(CoState {
-                    sigma: vec![0; classes],
-                    unlabeled: 0,
-                    kept,
-                })
-            } else {
-                None
-            };
-            Ok(WorkerState {
-                heaps: ClassHeaps::<K>::new(classes, k)?,
-                co,
-                bufs: vec![0.0; 4 * classes],
-            })
-        };
-        let states = workers.pass(pool.fm.rows(), init, |st, range| {
-            let (fb, rest) = st.bufs.split_at_mut(classes);
-            let (sb, rest) = rest.split_at_mut(classes);
-            let (scores, scratch) = rest.split_at_mut(classes);
-            for i in range {
-                if pool.labels.is_labeled(i) {
-                    continue;
-                }
-                let fm = pool.fm.row(i, fb);
-                let sm = pool.sm.as_ref().map(|m| m.row(i, sb));
-                if self.validate {
-                    pool.check_row(i, fm, sm)?;
-                }
-                match sm {
-                    Some(sm) if self.all_boundary => boundary_scores(sm, scores),
-                    _ => self.scorer.score_row_unchecked(fm, sm, scores),
-                }
-                st.heaps.push(i as u64, scores);
-                if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
-                    co.unlabeled += 1;
-                    let cand = match may_reach_floor(fm, sm, self.temperature, self.log_floor) {
-                        true => candidacy_unchecked(fm, sm, self.temperature, scratch),
-                        false => None,
-                    };
-                    if let Some((c, conf)) = cand {
-                        if conf >= co_conf {
-                            co.sigma[c as usize] += 1;
-                        }
-                        if conf >= co_floor {
-                            co.kept[c as usize].offer(Entry::new(conf, i as u64));
-                        }
-                    }
-                }
+    fn merge(&mut self, other: &CoState) {
+        for (x, y) in self.sigma.iter_mut().zip(&other.sigma) {
+            *x += y;
+        }
+        self.unlabeled += other.unlabeled;
+        for (x, y) in self.kept.iter_mut().zip(&other.kept) {
+            for &e in y.entries() {
+                x.offer(e);
             }
-            Ok(())
+        }
+    }
+}
+
+/// The mergeable state of a scoring pass over some of the pool's rows: the
+/// best `k` per class (`K` the tier of `k`) and the co-decision candidates.
+pub(crate) struct PartialState<const K: usize> {
+    pub(crate) heaps: ClassHeaps<K>,
+    pub(crate) co: Option<CoState>,
+}
+
+impl<const K: usize> PartialState<K> {
+    pub(crate) fn new(plan: &RoundPlan) -> Result<Self> {
+        let classes = plan.classes();
+        let co = match plan.codecides() {
+            true => Some(CoState::new(classes, plan.pseudo_cap())?),
+            false => None,
+        };
+        Ok(PartialState {
+            heaps: ClassHeaps::<K>::new(classes, plan.config.k as usize)?,
+            co,
+        })
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.heaps.merge(&other.heaps);
+        if let (Some(a), Some(b)) = (self.co.as_mut(), other.co.as_ref()) {
+            a.merge(b);
+        }
+    }
+
+    /// The query batch and the pseudo-labels.
+    pub(crate) fn finish(self, plan: &RoundPlan) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
+        let c = &plan.config;
+        let picks = self.heaps.finish(&plan.counts, c.k, c.seed_min)?;
+        let pseudo = match self.co {
+            Some(co) => accept(co, c.co_confidence, c.co_floor)?,
+            None => Vec::new(),
+        };
+        Ok((picks, pseudo))
+    }
+}
+
+impl<'p, 'a> ScoringPass<'p, 'a> {
+    pub(crate) fn new(
+        plan: &'p RoundPlan,
+        fm: &'p Matrix<'a>,
+        sm: Option<&'p Matrix<'a>>,
+        rows: Rows<'p>,
+    ) -> Result<Self> {
+        let scorer = Scorer::<MAX_CLASSES>::new(
+            &plan.config,
+            &plan.counts,
+            plan.calibration.posterior_weights(),
+            &plan.log_prior,
+        )
+        .map_err(Error::core("scorer"))?;
+        Ok(ScoringPass {
+            fm,
+            sm,
+            rows,
+            plan,
+            scorer,
+            validate: true,
+            all_boundary: !plan.any_seed(),
+            codecide: sm.is_some() && plan.codecides(),
+            log_floor: plan.config.co_floor.ln(),
+        })
+    }
+
+    fn run<const K: usize>(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
+        let classes = self.fm.cols();
+        let init = || {
+            Ok((
+                PartialState::<K>::new(self.plan)?,
+                vec![0.0f32; 4 * classes],
+            ))
+        };
+        let states = workers.pass(self.fm.rows(), init, |(st, bufs), range| {
+            self.score_rows(st, bufs, range)
         })?;
         let mut states = states.into_iter();
         let mut acc = match states.next() {
-            Some(s) => s,
-            None => init()?,
+            Some((s, _)) => s,
+            None => init()?.0,
         };
-        for s in states {
-            acc.heaps.merge(&s.heaps);
-            if let (Some(a), Some(b)) = (acc.co.as_mut(), s.co.as_ref()) {
-                for (x, y) in a.sigma.iter_mut().zip(&b.sigma) {
-                    *x += y;
+        for (s, _) in states {
+            acc.merge(&s);
+        }
+        acc.finish(self.plan)
+    }
+
+    /// Scores `range` into `st`; `bufs` holds `4 * classes` floats.
+    pub(crate) fn score_rows<const K: usize>(
+        &self,
+        st: &mut PartialState<K>,
+        bufs: &mut [f32],
+        range: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let classes = self.fm.cols();
+        let temperature = self.plan.calibration.temperature;
+        let (co_conf, co_floor) = (self.plan.config.co_confidence, self.plan.config.co_floor);
+        let (fb, rest) = bufs.split_at_mut(classes);
+        let (sb, rest) = rest.split_at_mut(classes);
+        let (scores, scratch) = rest.split_at_mut(classes);
+        for i in range {
+            let index = match self.rows {
+                Rows::Pool(labels) if labels.is_labeled(i) => continue,
+                Rows::Pool(_) => i as u64,
+                Rows::Ids(ids) => ids[i],
+            };
+            let fm = self.fm.row(i, fb);
+            let sm = self.sm.map(|m| m.row(i, sb));
+            if self.validate {
+                self.fm.check_finite(i, fm)?;
+                if let (Some(m), Some(r)) = (self.sm, sm) {
+                    m.check_log_probabilities(i, r)?;
                 }
-                a.unlabeled += b.unlabeled;
-                for (x, y) in a.kept.iter_mut().zip(&b.kept) {
-                    for &e in y.entries() {
-                        x.offer(e);
+            }
+            match sm {
+                Some(sm) if self.all_boundary => boundary_scores(sm, scores),
+                _ => self.scorer.score_row_unchecked(fm, sm, scores),
+            }
+            st.heaps.push(index, scores);
+            if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
+                co.unlabeled += 1;
+                let cand = match may_reach_floor(fm, sm, temperature, self.log_floor) {
+                    true => candidacy_unchecked(fm, sm, temperature, scratch),
+                    false => None,
+                };
+                if let Some((c, conf)) = cand {
+                    if conf >= co_conf {
+                        co.sigma[c as usize] += 1;
+                    }
+                    if conf >= co_floor {
+                        co.kept[c as usize].offer(Entry::new(conf, index));
                     }
                 }
             }
         }
-        let picks = acc
-            .heaps
-            .finish(counts, self.config.k, self.config.seed_min)?;
-        let pseudo = match acc.co {
-            Some(co) => accept(co, co_conf, co_floor)?,
-            None => Vec::new(),
-        };
-        Ok((picks, pseudo))
+        Ok(())
     }
 }
 
@@ -391,7 +447,7 @@ fn may_reach_floor(fm: &[f32], sm: &[f32], a: f32, log_floor: f32) -> bool {
     a * fm[cs] - m >= -0.05
 }
 
-/// The FlexMatch thresholds on the kept candidates, in [`CoDecider`]'s
+/// The FlexMatch thresholds on the kept candidates, in [`coselect_core::CoDecider`]'s
 /// output order: class by class, most confident first.
 fn accept(mut co: CoState, co_conf: f32, co_floor: f32) -> Result<Vec<PseudoLabel>> {
     let mut th = vec![0.0f32; co.sigma.len()];
