@@ -21,6 +21,24 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// Fits the calibration on the labeled rows of `pool` (validating them,
+    /// errors naming pool rows): the FM temperature, and with a small
+    /// model the fusion weights.
+    ///
+    /// ```
+    /// use coselect_core::Config;
+    /// use coselect_cpu::{Calibration, Labels, Matrix, Pool};
+    /// let fm = [1.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0];
+    /// let labels = Labels::new("labels", [0i64, 1, 0, 1], 2)?;
+    /// let pool = Pool::new(Matrix::f32("fm", &fm, 4, 2)?, None, Some(labels))?;
+    /// let cal = Calibration::fit(&pool, &Config::new(2, 1)?)?;
+    /// assert!(cal.temperature > 1.0); // right but under-confident: sharpen
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fit(pool: &Pool<'_>, config: &Config) -> Result<Calibration> {
+        calibrate(pool, config)
+    }
+
     /// The weights of the round's fused posterior: the fitted fusion with a
     /// small model, `a_t` on the FM alone without one.
     pub fn posterior_weights(&self) -> Fusion {
