@@ -1,0 +1,232 @@
+//! Host side of the batched radix select (kernels/select.cu): buffers, the
+//! six digit passes, and decoding the per-class lists for the core's
+//! round-robin.
+
+use std::ffi::c_void;
+
+use coselect_core::Entry;
+use cudarc::driver::sys::CUstream;
+
+use crate::device::{download, launch, Kernels, Scratch};
+use crate::error::{Error, Result};
+
+const BUCKETS: usize = 2048;
+const PASSES: u32 = 6;
+const BLOCK: u32 = 256;
+
+/// Mirror of `ClassState` in select.cu.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ClassState {
+    prefix: u64,
+    remaining: u64,
+    bucket: u64,
+    pub(crate) out_count: u64,
+    cand_count: [u64; 2],
+    source: u32,
+    take_bucket: u32,
+    done: u32,
+    pad: u32,
+}
+
+/// Mirror of `SelectParams` in select.cu.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct SelectParams {
+    keys: u64,
+    items: u64,
+    seg_start: u64,
+    seg_len: u64,
+    cand: [u64; 2],
+    out: u64,
+    hist: u64,
+    state: u64,
+    rows: u64,
+    k: u64,
+    cand_cap: u64,
+    classes: u32,
+    segmented: u32,
+}
+
+/// The elements of each ordering: dense class-major score keys, or
+/// composite keys grouped by class.
+pub(crate) enum Orderings {
+    Dense { keys: u64, rows: u64 },
+    Segmented { items: u64, start: u64, len: u64, rows: u64 },
+}
+
+/// The best `k` of each of `classes` orderings, left on the device until
+/// [`Picked::fetch`].
+pub(crate) struct Picked {
+    out: Scratch,
+    state: Scratch,
+    classes: usize,
+    k: usize,
+}
+
+/// Launches the select on `stream` (asynchronously).
+pub(crate) fn select_top_k(
+    kern: &Kernels,
+    stream: CUstream,
+    src: &Orderings,
+    classes: u32,
+    k: u64,
+) -> Result<Picked> {
+    let rows = match src {
+        Orderings::Dense { rows, .. } | Orderings::Segmented { rows, .. } => *rows,
+    };
+    let c = classes as usize;
+    // Candidate buffers: a quarter of the longest ordering (at least 64 Ki)
+    // keeps their memory at the dense keys' size; a larger bucket is read
+    // from the full ordering again instead.
+    let cand_cap = rows.min((rows / 4).max(65_536)).max(1);
+    let cand0 = Scratch::new(c * cand_cap as usize * 8, stream)?;
+    let cand1 = Scratch::new(c * cand_cap as usize * 8, stream)?;
+    let out = Scratch::new(c * k as usize * 8, stream)?;
+    let hist = Scratch::filled(PASSES as usize * c * BUCKETS * 4, 0, stream)?;
+    let state = Scratch::new(c * std::mem::size_of::<ClassState>(), stream)?;
+    let (keys, items, seg_start, seg_len, segmented) = match *src {
+        Orderings::Dense { keys, .. } => (keys, 0, 0, 0, 0),
+        Orderings::Segmented {
+            items, start, len, ..
+        } => (0, items, start, len, 1),
+    };
+    let mut p = SelectParams {
+        keys,
+        items,
+        seg_start,
+        seg_len,
+        cand: [cand0.ptr, cand1.ptr],
+        out: out.ptr,
+        hist: hist.ptr,
+        state: state.ptr,
+        rows,
+        k,
+        cand_cap,
+        classes,
+        segmented,
+    };
+    // Enough blocks per ordering to fill the card about eight times over.
+    let want = kern.multiprocessors as u64 * 8;
+    let per_class = want.div_ceil(classes as u64).clamp(1, rows.div_ceil(BLOCK as u64).max(1));
+    let wide = (per_class as u32, classes);
+    let pp = &mut p as *mut SelectParams as *mut c_void;
+    launch(&kern.init_state, (classes, 1), 1, 0, stream, &mut [pp])?;
+    for pass in 0..PASSES {
+        let mut pass_v = pass;
+        let pv = &mut pass_v as *mut u32 as *mut c_void;
+        launch(&kern.histogram, wide, BLOCK, 0, stream, &mut [pp, pv])?;
+        launch(&kern.choose, (classes, 1), BLOCK, 0, stream, &mut [pp, pv])?;
+        launch(&kern.filter, wide, BLOCK, 0, stream, &mut [pp, pv])?;
+        launch(&kern.advance, (classes, 1), 1, 0, stream, &mut [pp, pv])?;
+    }
+    // The candidate and histogram buffers are freed in stream order after
+    // the last pass; out and state live until fetched.
+    drop((cand0, cand1, hist));
+    Ok(Picked {
+        out,
+        state,
+        classes: c,
+        k: k as usize,
+    })
+}
+
+/// What [`Picked::fetch`] enqueues; readable after the stream synchronises.
+pub(crate) struct Fetched {
+    keys: Vec<u64>,
+    state: Vec<ClassState>,
+    k: usize,
+}
+
+impl Picked {
+    /// Enqueues the copies to the host.
+    pub(crate) fn fetch(&self, stream: CUstream) -> Result<Fetched> {
+        let mut f = Fetched {
+            keys: vec![0u64; self.classes * self.k],
+            state: vec![ClassState::default(); self.classes],
+            k: self.k,
+        };
+        download(&mut f.keys, self.out.ptr, stream)?;
+        download(&mut f.state, self.state.ptr, stream)?;
+        Ok(f)
+    }
+}
+
+impl Fetched {
+    /// Per ordering, its selected entries sorted worst first, best last (as
+    /// `BoundedTopK::sort_best_last` leaves them). `expect(c)` is how many
+    /// ordering `c` must hold, when known.
+    pub(crate) fn lists(&self, expect: impl Fn(usize) -> Option<u64>) -> Result<Vec<Vec<Entry>>> {
+        let mut lists = Vec::with_capacity(self.state.len());
+        for (c, st) in self.state.iter().enumerate() {
+            let n = st.out_count;
+            if n > self.k as u64 || expect(c).is_some_and(|e| e != n) {
+                return Err(Error::Driver {
+                    call: "radix select",
+                    message: format!(
+                        "ordering {c} selected {n} elements, expected {:?} (at most {})",
+                        expect(c),
+                        self.k
+                    ),
+                });
+            }
+            let mut l: Vec<Entry> = self.keys[c * self.k..c * self.k + n as usize]
+                .iter()
+                .map(|&key| decode(key))
+                .collect();
+            l.sort_unstable_by(|a, b| a.rank_cmp(b));
+            lists.push(l);
+        }
+        Ok(lists)
+    }
+}
+
+/// The inverse of the kernels' composite key `(score_key << 32) | (2^32 - 1 - row)`.
+pub(crate) fn decode(key: u64) -> Entry {
+    let sk = (key >> 32) as u32;
+    let bits = if sk & 0x8000_0000 != 0 {
+        sk & 0x7FFF_FFFF
+    } else {
+        !sk
+    };
+    let row = 0xFFFF_FFFFu64 - (key & 0xFFFF_FFFF);
+    Entry::new(f32::from_bits(bits), row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// score.cu's score_key.
+    fn score_key(s: f32) -> u32 {
+        let b = (s + 0.0).to_bits();
+        if b & 0x8000_0000 != 0 {
+            !b
+        } else {
+            b | 0x8000_0000
+        }
+    }
+
+    #[test]
+    fn keys_order_like_the_core() {
+        let scores = [-3.5f32, -1e-30, -0.0, 0.0, 1e-30, 0.25, 0.5, 7.0];
+        for w in scores.windows(2) {
+            assert!(score_key(w[0]) <= score_key(w[1]), "{w:?}");
+        }
+        for (i, &s) in scores.iter().enumerate() {
+            let key = ((score_key(s) as u64) << 32) | (0xFFFF_FFFF - i as u64);
+            let e = decode(key);
+            assert_eq!((e.score.to_bits(), e.index), ((s + 0.0).to_bits(), i as u64));
+        }
+        // Same score: the lower row has the larger composite key.
+        let a = ((score_key(1.0) as u64) << 32) | (0xFFFF_FFFF - 3);
+        let b = ((score_key(1.0) as u64) << 32) | (0xFFFF_FFFF - 9);
+        assert!(a > b && decode(a).is_better_than(&decode(b)));
+    }
+
+    #[test]
+    fn params_match_the_kernel_layout() {
+        assert_eq!(std::mem::size_of::<ClassState>(), 64);
+        assert_eq!(std::mem::size_of::<SelectParams>(), 104);
+    }
+}
