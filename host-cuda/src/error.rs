@@ -80,7 +80,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Unavailable { reason } => write!(f, "CUDA unavailable: {reason}"),
-            Error::Driver { call, message } => write!(f, "CUDA driver call {call} failed: {message}"),
+            Error::Driver { call, message } => {
+                write!(f, "CUDA driver call {call} failed: {message}")
+            }
             Error::Compile { arch, log } => write!(f, "NVRTC failed for {arch}:\n{log}"),
             Error::Shape {
                 input,

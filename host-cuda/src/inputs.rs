@@ -89,17 +89,35 @@ pub struct HostMatrix<'a> {
 impl<'a> HostMatrix<'a> {
     /// An f32 matrix.
     pub fn f32(data: &'a [f32], rows: usize, cols: usize) -> Result<Self> {
-        Self::new(bytemuck::cast_slice(data), data.len(), rows, cols, DType::F32)
+        Self::new(
+            bytemuck::cast_slice(data),
+            data.len(),
+            rows,
+            cols,
+            DType::F32,
+        )
     }
 
     /// An f16 matrix from its bits (`half::f16::to_bits`).
     pub fn f16_bits(data: &'a [u16], rows: usize, cols: usize) -> Result<Self> {
-        Self::new(bytemuck::cast_slice(data), data.len(), rows, cols, DType::F16)
+        Self::new(
+            bytemuck::cast_slice(data),
+            data.len(),
+            rows,
+            cols,
+            DType::F16,
+        )
     }
 
     /// A bf16 matrix from its bits (`half::bf16::to_bits`).
     pub fn bf16_bits(data: &'a [u16], rows: usize, cols: usize) -> Result<Self> {
-        Self::new(bytemuck::cast_slice(data), data.len(), rows, cols, DType::Bf16)
+        Self::new(
+            bytemuck::cast_slice(data),
+            data.len(),
+            rows,
+            cols,
+            DType::Bf16,
+        )
     }
 
     fn new(bytes: &'a [u8], len: usize, rows: usize, cols: usize, dtype: DType) -> Result<Self> {

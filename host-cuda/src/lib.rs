@@ -65,4 +65,4 @@ pub use compile::{compile_options, compile_source, Compiled, KernelSource, SOURC
 pub use device::Gpu;
 pub use error::{Error, Result};
 pub use inputs::{DType, DeviceMatrix, HostMatrix, RoundParams, Selection};
-pub use round::{MAX_CLASSES, MAX_ROWS};
+pub use round::{check_inputs, MAX_CLASSES, MAX_ROWS};

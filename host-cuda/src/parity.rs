@@ -4,7 +4,9 @@
 //! `expf`/`logf` may differ from `libm` in the last bits, so a score can
 //! move by about 1e-7. The rule: **the GPU selects the same indices (and
 //! pseudo-labels) as the CPU host whenever no two scores at a cut lie within
-//! [`TOLERANCE`] of each other.** "At a cut" means, per class, among the
+//! [`TOLERANCE`] of each other**, except scores of rows whose inputs are
+//! bitwise identical: each device computes the same bits for both, and both
+//! break the tie by the lower index. "At a cut" means, per class, among the
 //! best `k + 1` unlabeled rows (which rows make the list, and their order,
 //! which the round-robin follows), and for the pseudo-labels, confidences
 //! near `co_floor`, `co_confidence`, the class's threshold or its cap, and
@@ -108,23 +110,43 @@ pub fn ambiguity(pool: &HostPool<'_>, params: &RoundParams) -> Result<Option<Str
         });
     }
     let rows = pool.fm.len() / c;
-    let scorer = Scorer::<MAX_CLASSES>::new(&params.config, &params.counts, params.fusion, &params.log_prior)
-        .map_err(core("scorer"))?;
-    let labeled = |i: usize| pool.labeled.is_some_and(|l| l.get(i).copied().unwrap_or(false));
-    let mut cols: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); c];
+    let scorer = Scorer::<MAX_CLASSES>::new(
+        &params.config,
+        &params.counts,
+        params.fusion,
+        &params.log_prior,
+    )
+    .map_err(core("scorer"))?;
+    let labeled = |i: usize| {
+        pool.labeled
+            .is_some_and(|l| l.get(i).copied().unwrap_or(false))
+    };
+    let same_inputs = |a: u32, b: u32| {
+        let (a, b) = (a as usize, b as usize);
+        let same = |m: &[f32]| {
+            let (x, y) = (&m[a * c..(a + 1) * c], &m[b * c..(b + 1) * c]);
+            x.iter().zip(y).all(|(u, v)| u.to_bits() == v.to_bits())
+        };
+        same(pool.fm) && pool.sm.is_none_or(same)
+    };
+    let mut cols: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(rows); c];
     let mut scores = vec![0.0f32; c];
     for i in (0..rows).filter(|&i| !labeled(i)) {
         let fm = &pool.fm[i * c..(i + 1) * c];
         let sm = pool.sm.map(|s| &s[i * c..(i + 1) * c]);
         scorer.score_row_unchecked(fm, sm, &mut scores);
         for (col, &s) in cols.iter_mut().zip(&scores) {
-            col.push(s + 0.0);
+            col.push((s + 0.0, i as u32));
         }
     }
     let k = params.config.k as usize;
     for (class, col) in cols.iter_mut().enumerate() {
-        if let Some(gap) = crowded_cut(col, k + 1) {
-            let mode = if scorer.mode(class) == Reason::Seed { "seed" } else { "boundary" };
+        if let Some(gap) = crowded_cut(col, k + 1, &same_inputs) {
+            let mode = if scorer.mode(class) == Reason::Seed {
+                "seed"
+            } else {
+                "boundary"
+            };
             return Ok(Some(format!(
                 "class {class} ({mode}): two of its best {} scores are {gap:e} apart",
                 k + 1
@@ -135,7 +157,7 @@ pub fn ambiguity(pool: &HostPool<'_>, params: &RoundParams) -> Result<Option<Str
     if !params.counts.iter().any(|&n| n > 0) {
         return Ok(None);
     }
-    pseudo_ambiguity(pool, sm, params, rows, &labeled)
+    pseudo_ambiguity(pool, sm, params, rows, &labeled, &same_inputs)
 }
 
 fn pseudo_ambiguity(
@@ -144,12 +166,13 @@ fn pseudo_ambiguity(
     params: &RoundParams,
     rows: usize,
     labeled: &dyn Fn(usize) -> bool,
+    same_inputs: &dyn Fn(u32, u32) -> bool,
 ) -> Result<Option<String>> {
     let c = pool.classes;
     let cfg = &params.config;
     let cap = CoDecider::<MAX_CLASSES, 1>::cap(cfg, &params.counts);
     let (mut sigma, mut unlabeled) = (vec![0u64; c], 0u64);
-    let mut kept: Vec<Vec<f32>> = vec![Vec::new(); c];
+    let mut kept: Vec<Vec<(f32, u32)>> = vec![Vec::new(); c];
     let mut scratch = vec![0.0f32; c];
     let near = |x: f32, y: f32| (x - y).abs() <= TOLERANCE;
     for i in (0..rows).filter(|&i| !labeled(i)) {
@@ -171,7 +194,7 @@ fn pseudo_ambiguity(
                 sigma[cls as usize] += 1;
             }
             if conf >= cfg.co_floor {
-                kept[cls as usize].push(conf);
+                kept[cls as usize].push((conf, i as u32));
             }
         }
     }
@@ -179,33 +202,41 @@ fn pseudo_ambiguity(
     flexmatch_thresholds(&sigma, unlabeled, cfg.co_confidence, cfg.co_floor, &mut th)
         .map_err(core("pseudo-labels"))?;
     for (cls, col) in kept.iter_mut().enumerate() {
-        if col.iter().any(|&x| near(x, th[cls])) {
+        if col.iter().any(|&(x, _)| near(x, th[cls])) {
             return Ok(Some(format!("class {cls}: a confidence at its threshold")));
         }
         if col.len() > cap {
-            if let Some(gap) = crowded_cut(col, cap + 1) {
-                return Ok(Some(format!("class {cls}: confidences {gap:e} apart at the cap")));
+            if let Some(gap) = crowded_cut(col, cap + 1, same_inputs) {
+                return Ok(Some(format!(
+                    "class {cls}: confidences {gap:e} apart at the cap"
+                )));
             }
         }
     }
     Ok(None)
 }
 
-/// The smallest gap between neighbours among the best `n` of `col` when it
-/// is within [`TOLERANCE`]; reorders `col`.
-fn crowded_cut(col: &mut [f32], n: usize) -> Option<f32> {
+/// The smallest gap between neighbours among the best `n` of `col` (score,
+/// row) when it is within [`TOLERANCE`] and the two rows' inputs differ;
+/// reorders `col`.
+fn crowded_cut(
+    col: &mut [(f32, u32)],
+    n: usize,
+    same_inputs: &dyn Fn(u32, u32) -> bool,
+) -> Option<f32> {
     let n = n.min(col.len());
     if n < 2 {
         return None;
     }
+    let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     if n < col.len() {
-        col.select_nth_unstable_by(n - 1, |a, b| b.total_cmp(a));
+        col.select_nth_unstable_by(n - 1, order);
     }
     let best = &mut col[..n];
-    best.sort_unstable_by(|a, b| b.total_cmp(a));
+    best.sort_unstable_by(order);
     best.windows(2)
-        .map(|w| w[0] - w[1])
-        .filter(|&g| g <= TOLERANCE)
+        .filter(|w| w[0].0 - w[1].0 <= TOLERANCE && !same_inputs(w[0].1, w[1].1))
+        .map(|w| w[0].0 - w[1].0)
         .reduce(f32::min)
 }
 
@@ -215,11 +246,21 @@ mod tests {
 
     #[test]
     fn crowded_cut_sees_only_the_best() {
-        let mut v = [0.5f32, 0.9, 0.1, 0.1, 0.7];
-        assert_eq!(crowded_cut(&mut v, 3), None);
-        let mut v = [0.5f32, 0.9, 0.1, 0.1, 0.7];
-        assert_eq!(crowded_cut(&mut v, 5), Some(0.0));
-        let mut v = [0.9f32, 0.9 + 5e-7];
-        assert!(crowded_cut(&mut v, 2).is_some());
+        let rows = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, &s)| (s, i as u32))
+                .collect::<Vec<_>>()
+        };
+        let differ = |_: u32, _: u32| false;
+        let v = [0.5f32, 0.9, 0.1, 0.1, 0.7];
+        assert_eq!(crowded_cut(&mut rows(&v), 3, &differ), None);
+        assert_eq!(crowded_cut(&mut rows(&v), 5, &differ), Some(0.0));
+        // Rows 2 and 3 have the same inputs: their tie is safe.
+        assert_eq!(
+            crowded_cut(&mut rows(&v), 5, &|a, b| a.min(b) == 2 && a.max(b) == 3),
+            None
+        );
+        assert!(crowded_cut(&mut rows(&[0.9f32, 0.9 + 5e-7]), 2, &differ).is_some());
     }
 }

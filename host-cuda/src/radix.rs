@@ -51,8 +51,16 @@ struct SelectParams {
 /// The elements of each ordering: dense class-major score keys, or
 /// composite keys grouped by class.
 pub(crate) enum Orderings {
-    Dense { keys: u64, rows: u64 },
-    Segmented { items: u64, start: u64, len: u64, rows: u64 },
+    Dense {
+        keys: u64,
+        rows: u64,
+    },
+    Segmented {
+        items: u64,
+        start: u64,
+        len: u64,
+        rows: u64,
+    },
 }
 
 /// The best `k` of each of `classes` orderings, left on the device until
@@ -108,7 +116,9 @@ pub(crate) fn select_top_k(
     };
     // Enough blocks per ordering to fill the card about eight times over.
     let want = kern.multiprocessors as u64 * 8;
-    let per_class = want.div_ceil(classes as u64).clamp(1, rows.div_ceil(BLOCK as u64).max(1));
+    let per_class = want
+        .div_ceil(classes as u64)
+        .clamp(1, rows.div_ceil(BLOCK as u64).max(1));
     let wide = (per_class as u32, classes);
     let pp = &mut p as *mut SelectParams as *mut c_void;
     launch(&kern.init_state, (classes, 1), 1, 0, stream, &mut [pp])?;
@@ -216,7 +226,10 @@ mod tests {
         for (i, &s) in scores.iter().enumerate() {
             let key = ((score_key(s) as u64) << 32) | (0xFFFF_FFFF - i as u64);
             let e = decode(key);
-            assert_eq!((e.score.to_bits(), e.index), ((s + 0.0).to_bits(), i as u64));
+            assert_eq!(
+                (e.score.to_bits(), e.index),
+                ((s + 0.0).to_bits(), i as u64)
+            );
         }
         // Same score: the lower row has the larger composite key.
         let a = ((score_key(1.0) as u64) << 32) | (0xFFFF_FFFF - 3);

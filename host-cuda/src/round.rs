@@ -58,6 +58,25 @@ struct Plan {
     cap: u64,
 }
 
+/// Checks a round's shapes and parameters without touching a device: what
+/// [`Gpu::select_on_device`] refuses before it launches anything.
+///
+/// ```
+/// use coselect_core::Config;
+/// use coselect_cuda::{check_inputs, DType, DeviceMatrix, Error, RoundParams};
+/// let fm = DeviceMatrix { ptr: 0x1000, rows: 100, cols: 3, dtype: DType::F32 };
+/// let params = RoundParams::first_round(Config::new(2, 5)?);
+/// assert!(matches!(check_inputs(&fm, None, &params), Err(Error::Shape { .. })));
+/// # Ok::<(), coselect_core::Error>(())
+/// ```
+pub fn check_inputs(
+    fm: &DeviceMatrix,
+    sm: Option<&DeviceMatrix>,
+    params: &RoundParams,
+) -> Result<()> {
+    plan(fm, sm, params).map(|_| ())
+}
+
 fn plan(fm: &DeviceMatrix, sm: Option<&DeviceMatrix>, p: &RoundParams) -> Result<Plan> {
     p.config.validate().map_err(core("config"))?;
     let classes = fm.cols;
@@ -85,6 +104,13 @@ fn plan(fm: &DeviceMatrix, sm: Option<&DeviceMatrix>, p: &RoundParams) -> Result
     fm.check("fm")?;
     if let Some(s) = sm {
         s.check("sm")?;
+        if s.dtype != fm.dtype {
+            return Err(Error::Shape {
+                input: "sm",
+                expected: format!("{:?} like fm", fm.dtype),
+                found: format!("{:?}", s.dtype),
+            });
+        }
         if (s.rows, s.cols) != (fm.rows, fm.cols) {
             return Err(Error::Shape {
                 input: "sm",
@@ -165,13 +191,6 @@ impl Gpu {
         stream: u64,
     ) -> Result<Selection> {
         let plan = plan(&fm, sm.as_ref(), params)?;
-        if sm.is_some_and(|s| s.dtype != fm.dtype) {
-            return Err(Error::Shape {
-                input: "sm",
-                expected: format!("{:?} like fm", fm.dtype),
-                found: format!("{:?}", sm.map(|s| s.dtype)),
-            });
-        }
         self.bind()?;
         let kern = self.kernels()?;
         let stream = stream as CUstream;
@@ -228,7 +247,10 @@ impl Gpu {
         let dfm = Scratch::upload(fm.bytes, raw)?;
         let dsm = sm.map(|m| Scratch::upload(m.bytes, raw)).transpose()?;
         let mask: Option<Vec<u8>> = labeled.map(|l| l.iter().map(|&b| b as u8).collect());
-        let dl = mask.as_deref().map(|m| Scratch::upload(m, raw)).transpose()?;
+        let dl = mask
+            .as_deref()
+            .map(|m| Scratch::upload(m, raw))
+            .transpose()?;
         let as_dev = |m: &HostMatrix<'_>, ptr: u64| DeviceMatrix {
             ptr,
             rows: m.rows,
@@ -312,7 +334,14 @@ impl Gpu {
         };
         let blocks = (rows.div_ceil(256) as u64).clamp(1, kern.multiprocessors as u64 * 16);
         let spp = &mut sp as *mut ScoreParams as *mut c_void;
-        launch(score, (blocks as u32, 1), 256, (2 * c * 4) as u32, stream, &mut [spp])?;
+        launch(
+            score,
+            (blocks as u32, 1),
+            256,
+            (2 * c * 4) as u32,
+            stream,
+            &mut [spp],
+        )?;
 
         let dense = Orderings::Dense {
             keys: keys.ptr,
@@ -326,17 +355,13 @@ impl Gpu {
             let items = Scratch::new(rows * 8, stream)?;
             let mut a = [co_count.ptr, seg_start.ptr, seg_len.ptr, cursor.ptr];
             let mut classes = c as u32;
-            let mut args: Vec<*mut c_void> = a
-                .iter_mut()
-                .map(|p| p as *mut u64 as *mut c_void)
-                .collect();
+            let mut args: Vec<*mut c_void> =
+                a.iter_mut().map(|p| p as *mut u64 as *mut c_void).collect();
             args.push(&mut classes as *mut u32 as *mut c_void);
             launch(&kern.segments, (1, 1), 32, 0, stream, &mut args)?;
             let mut s = [co_key.ptr, co_class.ptr, cursor.ptr, items.ptr, rows as u64];
-            let mut args: Vec<*mut c_void> = s
-                .iter_mut()
-                .map(|p| p as *mut u64 as *mut c_void)
-                .collect();
+            let mut args: Vec<*mut c_void> =
+                s.iter_mut().map(|p| p as *mut u64 as *mut c_void).collect();
             launch(&kern.scatter, (blocks as u32, 1), 256, 0, stream, &mut args)?;
             let seg = Orderings::Segmented {
                 items: items.ptr,
