@@ -5,13 +5,21 @@
 
 use std::time::Instant;
 
-use coselect_cuda::{compile_source, Error, SOURCES};
+use coselect_cuda::{compile_source, Error, KernelSource, SOURCES};
+
+/// The benchmark's pool generator compiles too, so gpu-check.sh cannot fail
+/// on it.
+const BENCH: KernelSource = KernelSource {
+    name: "bench_pool.cu",
+    source: include_str!("../examples/bench_pool.cu"),
+    kernels: &["bench_pool"],
+};
 
 #[test]
 fn every_kernel_compiles_for_sm90_and_sm80() {
     let required = std::env::var("COSELECT_REQUIRE_NVRTC").is_ok_and(|v| v == "1");
     for arch in ["sm_90", "sm_80"] {
-        for src in SOURCES.iter() {
+        for src in SOURCES.iter().chain([&BENCH]) {
             let t = Instant::now();
             let c = match compile_source(src, arch) {
                 Ok(c) => c,
