@@ -97,9 +97,8 @@ fn median(mut v: Vec<f32>) -> f32 {
 }
 
 fn write_npy(path: &PathBuf, data: &[f32], rows: usize, cols: usize) -> Res<()> {
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}"
-    );
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -134,8 +133,18 @@ fn selection_json(p: &RoundParams, s: &Selection) -> String {
     let _ = write!(
         j,
         "\"queries\": [{}], \"pseudo_labels\": [{}]}}",
-        list(s.queries.iter().map(|q| format!("[{}, {}]", q.index, q.class)).collect()),
-        list(s.pseudo_labels.iter().map(|q| format!("[{}, {}]", q.index, q.class)).collect())
+        list(
+            s.queries
+                .iter()
+                .map(|q| format!("[{}, {}]", q.index, q.class))
+                .collect()
+        ),
+        list(
+            s.pseudo_labels
+                .iter()
+                .map(|q| format!("[{}, {}]", q.index, q.class))
+                .collect()
+        )
     );
     j
 }
@@ -242,7 +251,9 @@ fn main() -> Res<()> {
         let mut times = Vec::new();
         for i in 0..a.iters + 3 {
             let ms = ev.time(stream, || {
-                let s = unsafe { gpu.select_on_device(m(fm), Some(m(sm)), None, &params, stream as u64)? };
+                let s = unsafe {
+                    gpu.select_on_device(m(fm), Some(m(sm)), None, &params, stream as u64)?
+                };
                 sel = Some(s);
                 Ok(())
             })?;
@@ -251,7 +262,10 @@ fn main() -> Res<()> {
             }
         }
         let sel = sel.ok_or("no run")?;
-        let (med, min) = (median(times.clone()), times.iter().copied().fold(f32::MAX, f32::min));
+        let (med, min) = (
+            median(times.clone()),
+            times.iter().copied().fold(f32::MAX, f32::min),
+        );
         // The floor: reading the input once at the measured copy bandwidth.
         let floor_ms = copy_ms;
         println!(
@@ -272,7 +286,8 @@ fn main() -> Res<()> {
         );
         if rows == a.check_rows {
             generate_pool(&generate, stream, fm, sm, rows, c, 4096)?;
-            let sel = unsafe { gpu.select_on_device(m(fm), Some(m(sm)), None, &params, stream as u64)? };
+            let sel =
+                unsafe { gpu.select_on_device(m(fm), Some(m(sm)), None, &params, stream as u64)? };
             let mut h_fm = vec![0.0f32; rows * c];
             let mut h_sm = vec![0.0f32; rows * c];
             unsafe {

@@ -23,7 +23,7 @@ pub const MAX_ROWS: u64 = u32::MAX as u64;
 /// Mirror of `ScoreParams` in score.cu.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-struct ScoreParams {
+pub(crate) struct ScoreParams {
     fm: u64,
     sm: u64,
     labeled: u64,
