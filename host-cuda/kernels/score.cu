@@ -201,6 +201,8 @@ __device__ void score_rows(const ScoreParams& p) {
     for (u32 c = threadIdx.x; c < 2 * p.classes; c += blockDim.x) shared_counts[c] = 0;
     if (threadIdx.x == 0) unlabeled = 0;
     __syncthreads();
+    // Counted per thread: one shared atomic per row would serialise the block.
+    u32 mine = 0;
     const u64 stride = (u64)gridDim.x * blockDim.x;
     for (u64 row = (u64)blockIdx.x * blockDim.x + threadIdx.x; row < p.rows; row += stride) {
         const u64 base = row * p.classes;
@@ -213,7 +215,7 @@ __device__ void score_rows(const ScoreParams& p) {
             if (p.codecide) p.co_key[row] = 0u;
             continue;
         }
-        atomicAdd(&unlabeled, 1u);
+        ++mine;
         seed_and_boundary<T>(p, base, row);
         if (p.codecide) {
             float conf = 0.0f;
@@ -230,6 +232,7 @@ __device__ void score_rows(const ScoreParams& p) {
             p.co_class[row] = c >= 0 ? (u32)c : 0u;
         }
     }
+    if (mine) atomicAdd(&unlabeled, mine);
     __syncthreads();
     for (u32 c = threadIdx.x; c < p.classes; c += blockDim.x) {
         if (kept[c]) atomicAdd(&p.co_count[c], (u64)kept[c]);
