@@ -17,7 +17,7 @@ typedef unsigned short u16;
 // NVRTC has no math.h, hence no INFINITY macro.
 #define NEG_INF __int_as_float(0xff800000)
 
-// Must match ScoreParams in src/launch.rs field for field.
+// Must match ScoreParams in src/round.rs field for field.
 struct ScoreParams {
     const void* fm;
     const void* sm;              // null without a small model

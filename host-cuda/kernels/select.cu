@@ -21,7 +21,7 @@ __constant__ u32 PASS_SHIFT[PASSES] = {53, 42, 32, 21, 10, 0};
 __constant__ u32 PASS_WIDTH[PASSES] = {11, 11, 10, 11, 11, 10};
 
 // Per-ordering state, updated by choose_bucket. Must match ClassState in
-// src/launch.rs.
+// src/radix.rs.
 struct ClassState {
     u64 prefix;      // the digits chosen so far
     u64 remaining;   // how many of the best are still to be found
@@ -35,7 +35,7 @@ struct ClassState {
 };
 
 // Where the elements of one ordering come from on the first pass.
-// Must match SelectParams in src/launch.rs.
+// Must match SelectParams in src/radix.rs.
 struct SelectParams {
     const u32* keys;        // dense: C x rows score keys, class-major
     const u64* items;       // segmented: composite keys grouped by class
@@ -91,7 +91,8 @@ __device__ __forceinline__ void warp_append(u64* counter, u64* dst, bool pred, u
     if (pred) dst[base + __popc(mask & ((1u << lane) - 1u))] = value;
 }
 
-// grid: (blocks per ordering, C). One shared histogram per block.
+// grid: (blocks per ordering, C). One shared histogram per block; the
+// first pass only (later ones come from radix_filter).
 extern "C" __global__ void radix_histogram(const SelectParams p, const u32 pass) {
     __shared__ u32 h[BUCKETS];
     const u32 c = blockIdx.y;
@@ -112,13 +113,28 @@ extern "C" __global__ void radix_histogram(const SelectParams p, const u32 pass)
 }
 
 // grid: C blocks of 256 threads. Finds the bucket holding the remaining-th
-// best element, scanning buckets from the highest digit down.
+// best element, scanning buckets from the highest digit down. The
+// histogram of pass p > 0 was built by the filter of pass p - 1.
 extern "C" __global__ void choose_bucket(const SelectParams p, const u32 pass) {
     __shared__ u64 sums[256];
     __shared__ u64 found_bucket, found_before;
     const u32 c = blockIdx.x;
     ClassState st = p.state[c];
     if (st.done) return;
+    if (pass > 0) {
+        // The previous pass's filter has run: move this ordering on to the
+        // bucket it chose, or finish it. Every thread computes the same.
+        const u64 prev_size = p.hist[((u64)(pass - 1) * p.classes + c) * BUCKETS + st.bucket];
+        if (st.take_bucket) {
+            if (threadIdx.x == 0) {
+                st.done = 1;
+                p.state[c] = st;
+            }
+            return;
+        }
+        st.source = prev_size <= p.cand_cap ? (st.source == 1 ? 2 : 1) : 0;
+        st.prefix = (st.prefix << PASS_WIDTH[pass - 1]) | st.bucket;
+    }
     const u32* g = p.hist + ((u64)pass * p.classes + c) * BUCKETS;
     const u32 buckets = 1u << PASS_WIDTH[pass];
     const u32 per = buckets / blockDim.x; // 8 or 4 buckets per thread
@@ -175,9 +191,13 @@ extern "C" __global__ void choose_bucket(const SelectParams p, const u32 pass) {
 }
 
 // grid: (blocks per ordering, C). Writes the elements above the chosen
-// bucket (and the bucket itself when it is taken whole) to the output, and
-// the bucket's elements to the next candidate buffer.
+// bucket (and the bucket itself when it is taken whole) to the output, the
+// bucket's elements to the next candidate buffer, and histograms their next
+// digit for the next pass, so no pass after the first reads its source
+// twice.
 extern "C" __global__ void radix_filter(const SelectParams p, const u32 pass) {
+    __shared__ u32 h[BUCKETS];
+    __shared__ u32 any;
     const u32 c = blockIdx.y;
     ClassState* sp = &p.state[c];
     const ClassState st = *sp;
@@ -185,6 +205,10 @@ extern "C" __global__ void radix_filter(const SelectParams p, const u32 pass) {
     const u32 next = st.source == 1 ? 2 : 1;
     const u64 bucket_size = p.hist[((u64)pass * p.classes + c) * BUCKETS + st.bucket];
     const bool write_cands = !st.take_bucket && bucket_size <= p.cand_cap;
+    const bool next_hist = !st.take_bucket && pass + 1 < PASSES;
+    for (u32 i = threadIdx.x; i < BUCKETS; i += blockDim.x) h[i] = 0;
+    if (threadIdx.x == 0) any = 0;
+    __syncthreads();
     const u64 n = source_len(p, st, c);
     u64* out = p.out + (u64)c * p.k;
     u64* cand = p.cand[next - 1] + (u64)c * p.cand_cap;
@@ -200,27 +224,20 @@ extern "C" __global__ void radix_filter(const SelectParams p, const u32 pass) {
                 const u32 d = digit(key, pass);
                 to_out = d > st.bucket || (d == st.bucket && st.take_bucket);
                 to_cand = d == st.bucket && write_cands;
+                if (d == st.bucket && next_hist) {
+                    atomicAdd(&h[digit(key, pass + 1)], 1u);
+                    any = 1;
+                }
             }
         }
         warp_append(&sp->out_count, out, to_out, key);
         warp_append(&sp->cand_count[next - 1], cand, to_cand, key);
     }
-}
-
-// grid: C blocks of one thread, after radix_filter: moves each ordering to
-// its next pass.
-extern "C" __global__ void advance(const SelectParams p, const u32 pass) {
-    const u32 c = blockIdx.x;
-    ClassState st = p.state[c];
-    if (st.done || threadIdx.x != 0) return;
-    if (st.take_bucket) {
-        st.done = 1;
-    } else {
-        const u64 bucket_size = p.hist[((u64)pass * p.classes + c) * BUCKETS + st.bucket];
-        st.source = bucket_size <= p.cand_cap ? (st.source == 1 ? 2 : 1) : 0;
-        st.prefix = (st.prefix << PASS_WIDTH[pass]) | st.bucket;
-    }
-    p.state[c] = st;
+    __syncthreads();
+    if (!any) return;
+    u32* g = p.hist + ((u64)(pass + 1) * p.classes + c) * BUCKETS;
+    for (u32 i = threadIdx.x; i < BUCKETS; i += blockDim.x)
+        if (h[i]) atomicAdd(&g[i], h[i]);
 }
 
 // grid: C blocks of one thread: every ordering starts on its full source

@@ -42,7 +42,6 @@ pub const SOURCES: [KernelSource; 2] = [
             "radix_histogram",
             "choose_bucket",
             "radix_filter",
-            "advance",
             "candidate_segments",
             "scatter_candidates",
         ],

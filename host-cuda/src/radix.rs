@@ -132,13 +132,18 @@ pub(crate) fn select_top_k(
     let wide = (per_class as u32, classes);
     let pp = &mut p as *mut SelectParams as *mut c_void;
     launch(&kern.init_state, (classes, 1), 1, 0, stream, &mut [pp])?;
+    let mut first = 0u32;
+    let fp = &mut first as *mut u32 as *mut c_void;
+    launch(&kern.histogram, wide, BLOCK, 0, stream, &mut [pp, fp])?;
+    // Pass p's filter builds pass p + 1's histogram; pass p + 1's choice
+    // first moves each ordering on to its bucket (or finishes it). Orderings
+    // done early return at once, so the launches stay fixed and no pass
+    // waits for the host.
     for pass in 0..PASSES {
         let mut pass_v = pass;
         let pv = &mut pass_v as *mut u32 as *mut c_void;
-        launch(&kern.histogram, wide, BLOCK, 0, stream, &mut [pp, pv])?;
         launch(&kern.choose, (classes, 1), BLOCK, 0, stream, &mut [pp, pv])?;
         launch(&kern.filter, wide, BLOCK, 0, stream, &mut [pp, pv])?;
-        launch(&kern.advance, (classes, 1), 1, 0, stream, &mut [pp, pv])?;
     }
     // The candidate and histogram buffers are freed in stream order after
     // the last pass; out and state live until fetched.
@@ -248,8 +253,9 @@ mod tests {
     }
 
     /// select.cu's passes, run sequentially on the host: the state machine
-    /// of init_state, radix_histogram, choose_bucket, radix_filter and
-    /// advance for one ordering, kept step for step like the kernels.
+    /// of init_state, radix_histogram (pass 0), choose_bucket (which first
+    /// applies the previous pass's move) and radix_filter (which builds the
+    /// next pass's histogram from the bucket's elements), for one ordering.
     fn emulate(keys: &[u64], k: u64, cand_cap: usize) -> Vec<u64> {
         const SHIFT: [u32; 6] = [53, 42, 32, 21, 10, 0];
         const WIDTH: [u32; 6] = [11, 11, 10, 11, 11, 10];
