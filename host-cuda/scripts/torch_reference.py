@@ -65,9 +65,12 @@ def select(fm, sm, p):
     other = torch.where(sm == first, second, first)
     boundary = -(sm - other).abs()
     is_boundary = torch.tensor([n >= seed_min for n in counts], device=fm.device)
-    scores = torch.where(is_boundary, boundary, seed)
+    scores = torch.where(is_boundary, boundary, seed).T.contiguous()
+    # 100M x 10 must fit next to the int64 keys on an 80 GB card.
+    del z, seed, top2, first, second, other, boundary
     idx = torch.arange(n, device=fm.device, dtype=torch.int64)
-    keys = composite(scores, idx[:, None]).T.contiguous()
+    keys = composite(scores, idx[None, :])
+    del scores
     best = torch.topk(keys, min(k, n), dim=1, sorted=True).indices.cpu().tolist()
     quotas = water_fill(counts, k)
     order = sorted(range(C), key=lambda c: (counts[c], c))
@@ -95,13 +98,15 @@ def select(fm, sm, p):
         ls, cs = sm.max(dim=1)
         agree = cf == cs
         conf = torch.minimum(conf_f, ls.exp())
-        cand = agree & (conf >= p["co_floor"])
-        sigma = torch.bincount(cf[agree & (conf >= p["co_confidence"])], minlength=C).tolist()
+        # The core's thresholds are f32 values widened to f64.
+        co_conf, co_floor = float(np.float32(p["co_confidence"])), float(np.float32(p["co_floor"]))
+        cand = agree & (conf >= co_floor)
+        sigma = torch.bincount(cf[agree & (conf >= co_conf)], minlength=C).tolist()
         denom = max(max(sigma), n - sum(sigma), 1)
         cap = min(humans) * p["cap_factor"]
         for c in range(C):
             beta = sigma[c] / denom
-            t = max(float(np.float32(p["co_confidence"] * beta / (2 - beta))), p["co_floor"])
+            t = max(float(np.float32(co_conf * beta / (2 - beta))), co_floor)
             rows = torch.nonzero(cand & (cf == c)).flatten()
             if rows.numel() == 0 or cap == 0:
                 continue
