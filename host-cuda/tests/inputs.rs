@@ -108,3 +108,10 @@ fn without_cuda_the_error_is_unavailable() {
         assert!(matches!(e, Error::Unavailable { .. }), "{e}");
     }
 }
+
+/// One `Gpu` serves every thread (the C ABI hands it out as a handle).
+#[test]
+fn the_handle_is_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Gpu>();
+}
