@@ -52,17 +52,19 @@
 #![warn(missing_docs)]
 
 mod available;
+mod checks;
 mod compile;
 mod device;
 mod error;
+mod finish;
 mod inputs;
 pub mod parity;
 mod radix;
 mod round;
 
 pub use available::{driver_available, nvrtc_available};
+pub use checks::{check_inputs, MAX_CLASSES, MAX_ROWS};
 pub use compile::{compile_options, compile_source, Compiled, KernelSource, SOURCES};
 pub use device::Gpu;
 pub use error::{Error, Result};
 pub use inputs::{DType, DeviceMatrix, HostMatrix, RoundParams, Selection};
-pub use round::{check_inputs, MAX_CLASSES, MAX_ROWS};

@@ -20,9 +20,9 @@ use coselect_core::{
     candidacy_unchecked, flexmatch_thresholds, CoDecider, Pick, PseudoLabel, Reason, Scorer,
 };
 
+use crate::checks::MAX_CLASSES;
 use crate::error::{core, Error, Result};
 use crate::inputs::{RoundParams, Selection};
-use crate::round::MAX_CLASSES;
 
 /// Scores closer than this may order differently on the GPU and the CPU.
 pub const TOLERANCE: f32 = 1e-6;

@@ -1,24 +1,17 @@
-//! One round on the GPU: the scoring pass, the batched top-k of the queries
-//! and of the pseudo-label candidates, then quotas, round-robin and the
-//! FlexMatch thresholds on the host through the core's own functions.
+//! One round on the GPU: the scoring pass and the batched top-k of the
+//! queries and of the pseudo-label candidates, enqueued on the caller's
+//! stream; the host finishes in finish.rs.
 
 use std::ffi::c_void;
 
-use coselect_core::{
-    flexmatch_thresholds, round_robin, CoDecider, Pick, PseudoLabel, Reason, Scorer,
-};
 use cudarc::driver::sys::CUstream;
 
+use crate::checks::{plan, Plan};
 use crate::device::{download, launch, Gpu, Kernels, Scratch};
-use crate::error::{core, driver, Error, Result};
+use crate::error::{driver, Error, Result};
+use crate::finish::Collected;
 use crate::inputs::{DType, DeviceMatrix, HostMatrix, RoundParams, Selection};
 use crate::radix::{select_top_k, Orderings};
-
-/// Classes the kernels and the host's stack arrays take (as the CPU host).
-pub const MAX_CLASSES: usize = 4096;
-
-/// Rows the kernels index: row numbers are 32-bit in the sort keys.
-pub const MAX_ROWS: u64 = u32::MAX as u64;
 
 /// Mirror of `ScoreParams` in score.cu.
 #[repr(C)]
@@ -47,111 +40,6 @@ pub(crate) struct ScoreParams {
     temperature: f32,
     co_confidence: f32,
     co_floor: f32,
-}
-
-/// The checked shape of a round.
-struct Plan {
-    rows: usize,
-    classes: usize,
-    boundary: Vec<u8>,
-    codecide: bool,
-    cap: u64,
-}
-
-/// Checks a round's shapes and parameters without touching a device: what
-/// [`Gpu::select_on_device`] refuses before it launches anything.
-///
-/// ```
-/// use coselect_core::Config;
-/// use coselect_cuda::{check_inputs, DType, DeviceMatrix, Error, RoundParams};
-/// let fm = DeviceMatrix { ptr: 0x1000, rows: 100, cols: 3, dtype: DType::F32 };
-/// let params = RoundParams::first_round(Config::new(2, 5)?);
-/// assert!(matches!(check_inputs(&fm, None, &params), Err(Error::Shape { .. })));
-/// # Ok::<(), coselect_core::Error>(())
-/// ```
-pub fn check_inputs(
-    fm: &DeviceMatrix,
-    sm: Option<&DeviceMatrix>,
-    params: &RoundParams,
-) -> Result<()> {
-    plan(fm, sm, params).map(|_| ())
-}
-
-fn plan(fm: &DeviceMatrix, sm: Option<&DeviceMatrix>, p: &RoundParams) -> Result<Plan> {
-    p.config.validate().map_err(core("config"))?;
-    let classes = fm.cols;
-    if classes != p.config.classes as usize {
-        return Err(Error::Shape {
-            input: "fm",
-            expected: format!("{} columns (config.classes)", p.config.classes),
-            found: format!("{classes}"),
-        });
-    }
-    if !(2..=MAX_CLASSES).contains(&classes) {
-        return Err(Error::TooLarge {
-            what: "the number of classes",
-            value: classes as u64,
-            max: MAX_CLASSES as u64,
-        });
-    }
-    if fm.rows as u64 > MAX_ROWS {
-        return Err(Error::TooLarge {
-            what: "the number of rows",
-            value: fm.rows as u64,
-            max: MAX_ROWS,
-        });
-    }
-    fm.check("fm")?;
-    if let Some(s) = sm {
-        s.check("sm")?;
-        if s.dtype != fm.dtype {
-            return Err(Error::Shape {
-                input: "sm",
-                expected: format!("{:?} like fm", fm.dtype),
-                found: format!("{:?}", s.dtype),
-            });
-        }
-        if (s.rows, s.cols) != (fm.rows, fm.cols) {
-            return Err(Error::Shape {
-                input: "sm",
-                expected: format!("{} x {} like fm", fm.rows, fm.cols),
-                found: format!("{} x {}", s.rows, s.cols),
-            });
-        }
-    }
-    if p.counts.len() != classes {
-        return Err(Error::Shape {
-            input: "counts",
-            expected: format!("{classes} entries"),
-            found: format!("{}", p.counts.len()),
-        });
-    }
-    if !(p.temperature.is_finite() && p.temperature > 0.0) {
-        return Err(core("temperature")(coselect_core::Error::InvalidConfig {
-            field: "temperature",
-        }));
-    }
-    // The core's scorer checks the prior and fusion weights and sets each
-    // class's mode.
-    let scorer = Scorer::<MAX_CLASSES>::new(&p.config, &p.counts, p.fusion, &p.log_prior)
-        .map_err(core("scorer"))?;
-    if sm.is_none() {
-        if let Some(c) = (0..classes).find(|&c| scorer.mode(c) == Reason::Boundary) {
-            return Err(Error::MissingSmallModel { class: c as u32 });
-        }
-    }
-    let boundary = (0..classes)
-        .map(|c| (scorer.mode(c) == Reason::Boundary) as u8)
-        .collect();
-    let codecide = sm.is_some() && p.counts.iter().any(|&n| n > 0);
-    let cap = CoDecider::<MAX_CLASSES, 1>::cap(&p.config, &p.counts) as u64;
-    Ok(Plan {
-        rows: fm.rows,
-        classes,
-        boundary,
-        codecide,
-        cap,
-    })
 }
 
 impl Gpu {
@@ -385,98 +273,5 @@ impl Gpu {
         download(&mut col.unlabeled, unlabeled.ptr, stream)?;
         download(&mut col.bad, bad.ptr, stream)?;
         Ok(col)
-    }
-}
-
-/// The device's answers, copied to the host.
-struct Collected {
-    queries: crate::radix::Fetched,
-    pseudo: Option<crate::radix::Fetched>,
-    // Heap buffers: the asynchronous copies write to their addresses, which
-    // must not move with the struct.
-    sigma: Vec<u64>,
-    unlabeled: Vec<u64>,
-    bad: Vec<u64>,
-}
-
-impl Collected {
-    fn finish(self, params: &RoundParams, plan: &Plan) -> Result<Selection> {
-        if self.bad[0] != u64::MAX {
-            let code = self.bad[0];
-            let (row, kind, col) = (code >> 14, (code >> 12) & 3, (code & 0xFFF) as u32);
-            return Err(match kind {
-                0 => Error::BadValue {
-                    input: "fm",
-                    row,
-                    col,
-                    problem: "not finite",
-                },
-                1 => Error::BadValue {
-                    input: "sm",
-                    row,
-                    col,
-                    problem: "not finite",
-                },
-                _ => Error::BadValue {
-                    input: "sm",
-                    row,
-                    col: 0,
-                    problem: "exp of the row does not sum to 1 within 1e-3 (not log-probabilities)",
-                },
-            });
-        }
-        let unlabeled = self.unlabeled[0];
-        let cfg = &params.config;
-        if unlabeled < cfg.k as u64 {
-            return Err(core("selection")(if unlabeled == 0 {
-                coselect_core::Error::EmptyPool
-            } else {
-                coselect_core::Error::BudgetExceedsPool {
-                    k: cfg.k as u64,
-                    pool: unlabeled,
-                }
-            }));
-        }
-        let want = (cfg.k as u64).min(plan.rows as u64);
-        let lists = self.queries.lists(|_| Some(want))?;
-        let mut picks = vec![Pick::default(); cfg.k as usize];
-        let n = round_robin::<MAX_CLASSES>(
-            &params.counts,
-            cfg.k,
-            cfg.seed_min,
-            |c| lists[c].as_slice(),
-            &mut picks,
-        )
-        .map_err(core("selection"))?;
-        picks.truncate(n);
-        let mut pseudo_labels = Vec::new();
-        if let Some(f) = &self.pseudo {
-            let mut th = vec![0.0f32; plan.classes];
-            flexmatch_thresholds(
-                &self.sigma,
-                unlabeled,
-                cfg.co_confidence,
-                cfg.co_floor,
-                &mut th,
-            )
-            .map_err(core("pseudo-labels"))?;
-            for (c, l) in f.lists(|_| None)?.iter().enumerate() {
-                for e in l.iter().rev() {
-                    if e.score < th[c] {
-                        break;
-                    }
-                    pseudo_labels.push(PseudoLabel {
-                        index: e.index,
-                        class: c as u32,
-                        confidence: e.score,
-                    });
-                }
-            }
-        }
-        Ok(Selection {
-            queries: picks,
-            pseudo_labels,
-            unlabeled,
-        })
     }
 }
