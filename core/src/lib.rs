@@ -73,7 +73,7 @@ pub use calibrate::{fit_fusion, fit_temperature, CalibrationRows, Fusion};
 pub use codecide::{candidacy, candidacy_unchecked, flexmatch_thresholds, CoDecider, PseudoLabel};
 pub use config::{Config, CONFIG_VERSION, MAX_CLASSES};
 pub use error::{Error, Result};
-pub use prior::PriorEm;
+pub use prior::{PriorEm, PRIOR_VERSION};
 pub use score::{class_mode, Reason, Scorer};
 pub use select::{round_robin, Pick, Selector, SELECTOR_VERSION};
 pub use topk::{BoundedTopK, Entry};

@@ -12,12 +12,16 @@
 //! bit-identical for any chunking, thread count or shard merge order.
 
 use heapless::Vec;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::math::check_probabilities;
 
 const FIXED_SCALE: f64 = (1u64 << 52) as f64;
+
+/// Version of [`PriorEm::to_bytes`]' format.
+pub const PRIOR_VERSION: u16 = 1;
 
 /// EM state for at most `C` classes.
 ///
@@ -175,6 +179,58 @@ impl<const C: usize> PriorEm<C> {
         Ok(self.done)
     }
 
+    /// Writes the state as postcard bytes (version first) into `buf`: the
+    /// current prior and the pass sums, so EM can run over shards on other
+    /// machines (each shard pushes its rows into a copy made from the
+    /// driver's bytes; the driver merges the copies and ends the pass).
+    ///
+    /// ```
+    /// use coselect_core::{Config, PriorEm};
+    /// let cfg = Config::new(2, 1)?;
+    /// let mut driver = PriorEm::<2>::new(&cfg)?;
+    /// let mut buf = [0u8; 128];
+    /// let start = driver.to_bytes(&mut buf)?.to_vec();
+    /// // Two shards, elsewhere.
+    /// let mut a = PriorEm::<2>::from_bytes(&start)?;
+    /// a.push(0, &[0.9, 0.1])?;
+    /// let mut b = PriorEm::<2>::from_bytes(&start)?;
+    /// b.push(1, &[0.8, 0.2])?;
+    /// driver.merge(&PriorEm::from_bytes(a.to_bytes(&mut buf)?)?)?;
+    /// driver.merge(&PriorEm::from_bytes(b.to_bytes(&mut buf)?)?)?;
+    /// driver.end_pass()?;
+    /// assert!(driver.prior()[0] > 0.8);
+    /// # Ok::<(), coselect_core::Error>(())
+    /// ```
+    pub fn to_bytes<'a>(&self, buf: &'a mut [u8]) -> Result<&'a mut [u8]> {
+        let w = PriorWireRef {
+            version: PRIOR_VERSION,
+            prior: &self.prior,
+            sums: &self.sums,
+            rows: self.rows,
+            iterations: self.iterations,
+            last_change: self.last_change,
+            done: self.done,
+            tolerance: self.tolerance,
+            max_iterations: self.max_iterations,
+            floor: self.floor,
+        };
+        postcard::to_slice(&w, buf).map_err(|_| Error::BufferTooSmall)
+    }
+
+    /// Reads a state written by [`PriorEm::to_bytes`], checking that it is
+    /// one EM could be in: truncated, corrupt or inconsistent bytes give an
+    /// error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        crate::codec::decode::<PriorWire<C>, Self>(bytes, PRIOR_VERSION)
+    }
+
+    /// Upper bound of the serialized size in bytes, for sizing `buf`.
+    pub fn max_serialized_len(&self) -> usize {
+        // Varints: u16 3, u32 5, u64 10, u128 19; f64 8; a length 5.
+        let n = self.prior.len();
+        3 + 5 + 8 * n + 5 + 19 * n + 10 + 5 + 8 + 1 + 8 + 5 + 8
+    }
+
     /// Runs EM to the end over an in-memory pool of `rows x classes`
     /// probabilities (row-major). Returns the number of passes.
     pub fn fit(&mut self, probs: &[f32]) -> Result<u32> {
@@ -195,5 +251,72 @@ impl<const C: usize> PriorEm<C> {
             self.end_pass()?;
         }
         Ok(self.iterations)
+    }
+}
+
+#[derive(Serialize)]
+struct PriorWireRef<'a, const C: usize> {
+    version: u16,
+    prior: &'a Vec<f64, C>,
+    sums: &'a Vec<u128, C>,
+    rows: u64,
+    iterations: u32,
+    last_change: f64,
+    done: bool,
+    tolerance: f64,
+    max_iterations: u32,
+    floor: f64,
+}
+
+#[derive(Deserialize)]
+struct PriorWire<const C: usize> {
+    version: u16,
+    prior: Vec<f64, C>,
+    sums: Vec<u128, C>,
+    rows: u64,
+    iterations: u32,
+    last_change: f64,
+    done: bool,
+    tolerance: f64,
+    max_iterations: u32,
+    floor: f64,
+}
+
+impl<const C: usize> TryFrom<PriorWire<C>> for PriorEm<C> {
+    type Error = Error;
+    fn try_from(w: PriorWire<C>) -> Result<Self> {
+        let n = w.prior.len();
+        let total: f64 = w.prior.iter().sum();
+        // Each row adds at most 1 (in fixed point) to each class's sum.
+        let row_cap = w.rows as u128 * (FIXED_SCALE as u128 + 1);
+        let ok = w.version == PRIOR_VERSION
+            && n >= 2
+            && w.sums.len() == n
+            && w.floor.is_finite()
+            && w.floor > 0.0
+            && w.floor * (n as f64) < 1.0
+            && w.prior.iter().all(|&p| p.is_finite() && p >= w.floor * 0.5 && p <= 1.0)
+            && libm::fabs(total - 1.0) < 1e-9
+            && w.sums.iter().all(|&s| s <= row_cap)
+            && w.tolerance.is_finite()
+            && w.tolerance > 0.0
+            && w.max_iterations >= 1
+            && w.iterations <= w.max_iterations
+            && !w.last_change.is_nan()
+            && w.last_change >= 0.0;
+        if !ok {
+            return Err(Error::Corrupt);
+        }
+        Ok(PriorEm {
+            prior: w.prior,
+            sums: w.sums,
+            rows: w.rows,
+            iterations: w.iterations,
+            last_change: w.last_change,
+            done: w.done,
+            tolerance: w.tolerance,
+            max_iterations: w.max_iterations,
+            floor: w.floor,
+        })
     }
 }

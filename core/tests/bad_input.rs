@@ -305,3 +305,46 @@ fn footprint_is_capacity_times_entry_plus_small_overhead() {
         "{s}"
     );
 }
+
+/// EM state bytes: every truncation and extension is refused, a round trip
+/// is exact, and states EM cannot be in (a prior off the simplex) are
+/// refused.
+#[test]
+fn prior_state_bytes_are_checked() {
+    use coselect_core::PriorEm;
+    let cfg = Config::new(3, 1).unwrap();
+    let mut em = PriorEm::<3>::new(&cfg).unwrap();
+    for i in 0..50u64 {
+        let a = (i % 7) as f32 / 10.0;
+        em.push(i, &[a, 0.9 - a, 0.1]).unwrap();
+    }
+    em.end_pass().unwrap();
+    em.push(0, &[0.2, 0.3, 0.5]).unwrap();
+    let mut buf = [0u8; 256];
+    let bytes = em.to_bytes(&mut buf).unwrap().to_vec();
+    assert!(bytes.len() <= em.max_serialized_len());
+    assert_eq!(PriorEm::<3>::from_bytes(&bytes).unwrap(), em);
+    for n in 0..bytes.len() {
+        assert!(PriorEm::<3>::from_bytes(&bytes[..n]).is_err(), "truncated at {n}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(PriorEm::<3>::from_bytes(&longer), Err(Error::Corrupt));
+    // Fewer classes' capacity than the state holds.
+    assert!(PriorEm::<2>::from_bytes(&bytes).is_err());
+    // A flipped byte never panics. Structure is checked here (the prior on
+    // the simplex, sums within the row count), integrity is not: a flip in
+    // a sum's low bits is a valid state, so hosts that ship these bytes add
+    // a checksum (coselect-cpu's PriorShard does).
+    let mut refused = 0;
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x40;
+        if PriorEm::<3>::from_bytes(&b).is_err() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0 && refused < bytes.len(), "{refused} of {}", bytes.len());
+    let mut small = [0u8; 8];
+    assert_eq!(em.to_bytes(&mut small).unwrap_err(), Error::BufferTooSmall);
+}

@@ -46,6 +46,7 @@ mod partial;
 mod plan;
 mod prior;
 mod round;
+mod wire;
 
 pub use calibration::Calibration;
 pub use error::{BadValue, Error, NpyError, Result};
@@ -55,5 +56,5 @@ pub use matrix::Matrix;
 pub use parallel::Parallelism;
 pub use partial::{PartialRound, PARTIAL_VERSION};
 pub use plan::RoundPlan;
-pub use prior::PriorEstimate;
+pub use prior::{PriorEstimate, PriorShard, PRIOR_SHARD_VERSION};
 pub use round::{reason_word, run_round, Pool, RoundResult};

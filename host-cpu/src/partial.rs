@@ -92,15 +92,6 @@ fn corrupt() -> Error {
     Error::core("selection state")(coselect_core::Error::Corrupt)
 }
 
-/// FNV-1a over the payload: states cross networks and object stores, and a
-/// flipped bit in a score or an id would otherwise decode to a valid state
-/// that selects the wrong rows.
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 fn entries(list: &[(f32, u64)]) -> Vec<Entry> {
     list.iter().map(|&(s, i)| Entry::new(s, i)).collect()
 }
@@ -264,10 +255,7 @@ impl PartialRound {
             heaps,
             co,
         };
-        let mut bytes = postcard::to_allocvec(&wire).expect("serialising to memory cannot fail");
-        let sum = checksum(&bytes);
-        bytes.extend_from_slice(&sum.to_le_bytes());
-        bytes
+        crate::wire::seal(postcard::to_allocvec(&wire).expect("serialising to memory cannot fail"))
     }
 
     /// Reads a state written by [`PartialRound::to_bytes`], checking every
@@ -283,10 +271,7 @@ impl PartialRound {
                 },
             ));
         }
-        let (body, sum) = bytes.split_at(bytes.len().saturating_sub(8));
-        if sum.len() != 8 || checksum(body).to_le_bytes() != sum {
-            return Err(corrupt());
-        }
+        let body = crate::wire::open(bytes, "selection state")?;
         let (w, rest) = postcard::take_from_bytes::<Wire>(body).map_err(|_| corrupt())?;
         if !rest.is_empty() || w.version != PARTIAL_VERSION {
             return Err(corrupt());

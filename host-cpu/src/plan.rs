@@ -111,15 +111,8 @@ impl RoundPlan {
         calibration: Calibration,
         log_prior: Option<&[f32]>,
     ) -> Result<RoundPlan> {
-        config.validate().map_err(Error::core("config"))?;
+        check_settings(config, calibration)?;
         let classes = config.classes as usize;
-        if classes > MAX_CLASSES {
-            return Err(Error::TooLarge {
-                what: "the number of classes",
-                value: classes,
-                max: MAX_CLASSES,
-            });
-        }
         let mismatch = |found: usize| {
             Error::core("plan")(coselect_core::Error::ClassCountMismatch {
                 expected: config.classes,
@@ -129,28 +122,14 @@ impl RoundPlan {
         if counts.len() != classes {
             return Err(mismatch(counts.len()));
         }
-        let t = calibration.temperature;
-        if !(t.is_finite() && t > 0.0) {
-            return Err(Error::core("plan")(coselect_core::Error::InvalidConfig {
-                field: "temperature",
-            }));
-        }
-        match calibration.fusion {
-            Some(Fusion { a, b }) if !(a.is_finite() && b.is_finite() && a >= 0.0 && b >= 0.0) => {
-                return Err(Error::core("plan")(coselect_core::Error::InvalidConfig {
-                    field: "fusion",
-                }));
+        if calibration.fusion.is_none() {
+            if let Some(c) = counts.iter().position(|&n| n >= config.seed_min) {
+                return Err(Error::MissingSmallModel {
+                    class: c as u32,
+                    labels: counts[c],
+                    seed_min: config.seed_min,
+                });
             }
-            None => {
-                if let Some(c) = counts.iter().position(|&n| n >= config.seed_min) {
-                    return Err(Error::MissingSmallModel {
-                        class: c as u32,
-                        labels: counts[c],
-                        seed_min: config.seed_min,
-                    });
-                }
-            }
-            _ => {}
         }
         let any_seed = counts.iter().any(|&n| n < config.seed_min);
         let has_prior = log_prior.is_some();
@@ -221,6 +200,37 @@ impl RoundPlan {
     pub(crate) fn pseudo_cap(&self) -> usize {
         CoDecider::<MAX_CLASSES, 1>::cap(&self.config, &self.counts)
     }
+}
+
+/// The checks every state built from caller values makes: a valid config
+/// within this host's class capacity, a positive finite temperature, and
+/// finite non-negative fusion weights.
+pub(crate) fn check_settings(config: &Config, calibration: Calibration) -> Result<()> {
+    config.validate().map_err(Error::core("config"))?;
+    let classes = config.classes as usize;
+    if classes > MAX_CLASSES {
+        return Err(Error::TooLarge {
+            what: "the number of classes",
+            value: classes,
+            max: MAX_CLASSES,
+        });
+    }
+    let t = calibration.temperature;
+    if !(t.is_finite() && t > 0.0) {
+        return Err(Error::core("calibration")(
+            coselect_core::Error::InvalidConfig {
+                field: "temperature",
+            },
+        ));
+    }
+    if let Some(Fusion { a, b }) = calibration.fusion {
+        if !(a.is_finite() && b.is_finite() && a >= 0.0 && b >= 0.0) {
+            return Err(Error::core("calibration")(
+                coselect_core::Error::InvalidConfig { field: "fusion" },
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn uniform(classes: usize) -> Vec<f32> {

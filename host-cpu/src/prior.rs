@@ -14,10 +14,11 @@ use std::sync::OnceLock;
 use coselect_core::math::fused_softmax;
 use coselect_core::{Config, Fusion, PriorEm};
 
+use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::heaps::MAX_CLASSES;
 use crate::parallel::Workers;
-use crate::Pool;
+use crate::{Matrix, Pool};
 
 /// The estimated prior and how EM got there.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,4 +108,214 @@ pub(crate) fn estimate_prior(
         log_prior,
         iterations: master.iterations(),
     })
+}
+
+/// Version of [`PriorShard::to_bytes`]' format.
+pub const PRIOR_SHARD_VERSION: u16 = 1;
+
+/// One EM pass over part of a pool, for pools sharded over processes: the
+/// driver's state goes out as bytes, every shard pushes its rows (labeled
+/// rows too, as [`crate::run_round`] does) into a copy, the copies come
+/// back and merge, and the driver ends the pass. The fixed-point sums make
+/// the prior bit-identical to one machine's for any sharding.
+///
+/// ```
+/// use coselect_core::Config;
+/// use coselect_cpu::{Calibration, Matrix, PriorShard};
+/// let cal = Calibration { temperature: 1.0, fusion: None };
+/// let mut driver = PriorShard::new(&Config::new(2, 1)?, cal)?;
+/// while !driver.is_done() {
+///     let start = driver.to_bytes();
+///     let mut a = PriorShard::from_bytes(&start)?;
+///     a.push(&Matrix::f32("fm", &[3.0, 0.0, 2.0, 0.0], 2, 2)?, None)?;
+///     let mut b = PriorShard::from_bytes(&start)?;
+///     b.push(&Matrix::f32("fm", &[0.0, 3.0], 1, 2)?, None)?;
+///     driver.merge(&PriorShard::from_bytes(&a.to_bytes())?)?;
+///     driver.merge(&PriorShard::from_bytes(&b.to_bytes())?)?;
+///     driver.end_pass()?;
+/// }
+/// assert!(driver.prior()[0] > 0.6); // two of three rows look like class 0
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PriorShard {
+    config: Config,
+    calibration: Calibration,
+    em: Box<PriorEm<MAX_CLASSES>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ShardWire {
+    version: u16,
+    config: Vec<u8>,
+    temperature: f32,
+    fusion: Option<(f32, f32)>,
+    em: Vec<u8>,
+}
+
+impl PriorShard {
+    /// The state before the first pass: the uniform prior.
+    pub fn new(config: &Config, calibration: Calibration) -> Result<PriorShard> {
+        crate::plan::check_settings(config, calibration)?;
+        let em = PriorEm::<MAX_CLASSES>::new(config).map_err(Error::core("EM prior"))?;
+        Ok(PriorShard {
+            config: *config,
+            calibration,
+            em: Box::new(em),
+        })
+    }
+
+    /// Accumulates a batch of rows: FM scores and, exactly when the
+    /// calibration has fusion weights, the small model's log-probabilities.
+    /// The batch is validated first, so a refused batch changes nothing;
+    /// errors name rows by their position in the batch.
+    pub fn push(&mut self, fm: &Matrix<'_>, sm: Option<&Matrix<'_>>) -> Result<()> {
+        let classes = self.config.classes as usize;
+        if fm.cols() != classes {
+            return Err(Error::core("EM prior")(
+                coselect_core::Error::ClassCountMismatch {
+                    expected: classes as u32,
+                    found: fm.cols() as u32,
+                },
+            ));
+        }
+        if sm.is_some() != self.calibration.fusion.is_some()
+            || sm.is_some_and(|s| (s.rows(), s.cols()) != (fm.rows(), fm.cols()))
+        {
+            return Err(Error::ShapeMismatch {
+                input: sm
+                    .map_or("the small model's log-probabilities", |s| s.name())
+                    .to_string(),
+                shape: sm.map_or("missing".into(), |s| s.shape_text()),
+                other: fm.name().to_string(),
+                other_shape: format!(
+                    "{} ({} small model in the calibration)",
+                    fm.shape_text(),
+                    if self.calibration.fusion.is_some() {
+                        "a"
+                    } else {
+                        "no"
+                    }
+                ),
+            });
+        }
+        let mut bufs = vec![0.0f32; 3 * classes];
+        let (fb, rest) = bufs.split_at_mut(classes);
+        let (sb, p) = rest.split_at_mut(classes);
+        for i in 0..fm.rows() {
+            fm.check_finite(i, fm.row(i, fb))?;
+            if let Some(m) = sm {
+                m.check_log_probabilities(i, m.row(i, sb))?;
+            }
+        }
+        let w = self.calibration.posterior_weights();
+        let mut em = self.em.clone();
+        for i in 0..fm.rows() {
+            let f = fm.row(i, fb);
+            let s = sm.map(|m| m.row(i, sb));
+            fused_softmax(f, s, w.a, w.b, p);
+            em.push(i as u64, p).map_err(Error::core("EM prior"))?;
+        }
+        self.em = em;
+        Ok(())
+    }
+
+    /// Adds the sums of a shard that started from the same state.
+    pub fn merge(&mut self, other: &PriorShard) -> Result<()> {
+        if self.config != other.config || self.calibration != other.calibration {
+            return Err(Error::core("EM prior")(coselect_core::Error::StateMismatch));
+        }
+        self.em.merge(&other.em).map_err(Error::core("EM prior"))
+    }
+
+    /// Ends the pass: the new prior; `true` when EM is done.
+    pub fn end_pass(&mut self) -> Result<bool> {
+        self.em.end_pass().map_err(Error::core("EM prior"))
+    }
+
+    /// Whether EM has converged or hit its pass limit.
+    pub fn is_done(&self) -> bool {
+        self.em.is_done()
+    }
+
+    /// Passes completed.
+    pub fn iterations(&self) -> u32 {
+        self.em.iterations()
+    }
+
+    /// The current estimate of `pi`.
+    pub fn prior(&self) -> &[f64] {
+        self.em.prior()
+    }
+
+    /// `log pi` as f32, the form a [`crate::RoundPlan`] takes.
+    pub fn log_prior(&self) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.config.classes as usize];
+        self.em
+            .log_prior(&mut out)
+            .expect("the buffer has one value per class");
+        out
+    }
+
+    /// The state as bytes (config, calibration, EM state; checksummed).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut cfg = [0u8; 128];
+        let mut em = vec![0u8; self.em.max_serialized_len()];
+        let wire = ShardWire {
+            version: PRIOR_SHARD_VERSION,
+            config: self
+                .config
+                .to_bytes(&mut cfg)
+                .expect("a config fits 96 bytes")
+                .to_vec(),
+            temperature: self.calibration.temperature,
+            fusion: self.calibration.fusion.map(|f| (f.a, f.b)),
+            em: self
+                .em
+                .to_bytes(&mut em)
+                .expect("sized by max_serialized_len")
+                .to_vec(),
+        };
+        crate::wire::seal(postcard::to_allocvec(&wire).expect("serialising to memory cannot fail"))
+    }
+
+    /// Reads a state written by [`PriorShard::to_bytes`]; truncated, corrupt
+    /// or inconsistent bytes are an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<PriorShard> {
+        let corrupt = || Error::core("EM prior state")(coselect_core::Error::Corrupt);
+        let body = crate::wire::open(bytes, "EM prior state")?;
+        let (w, rest) = postcard::take_from_bytes::<ShardWire>(body).map_err(|_| corrupt())?;
+        if !rest.is_empty() {
+            return Err(corrupt());
+        }
+        if w.version != PRIOR_SHARD_VERSION {
+            return Err(Error::core("EM prior state")(
+                coselect_core::Error::UnsupportedVersion {
+                    found: w.version,
+                    supported: PRIOR_SHARD_VERSION,
+                },
+            ));
+        }
+        let config = Config::from_bytes(&w.config).map_err(Error::core("EM prior state"))?;
+        let calibration = Calibration {
+            temperature: w.temperature,
+            fusion: w.fusion.map(|(a, b)| Fusion { a, b }),
+        };
+        let mut shard = PriorShard::new(&config, calibration)?;
+        let em =
+            PriorEm::<MAX_CLASSES>::from_bytes(&w.em).map_err(Error::core("EM prior state"))?;
+        if em.prior().len() != config.classes as usize {
+            return Err(corrupt());
+        }
+        shard.em = Box::new(em);
+        Ok(shard)
+    }
+}
+
+impl std::fmt::Debug for PriorShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PriorShard")
+            .field("prior", &self.prior())
+            .field("iterations", &self.iterations())
+            .finish()
+    }
 }

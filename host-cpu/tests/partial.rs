@@ -4,7 +4,7 @@
 
 use coselect_core::Config;
 use coselect_cpu::{
-    run_round, Calibration, Labels, Matrix, Parallelism, PartialRound, Pool, RoundPlan,
+    run_round, Calibration, Labels, Matrix, Parallelism, PartialRound, Pool, PriorShard, RoundPlan,
 };
 use proptest::prelude::*;
 
@@ -63,18 +63,22 @@ fn pool(c: &Case) -> Pool<'_> {
     Pool::new(fm, sm, Some(labels)).unwrap()
 }
 
+/// The FM and small-model rows `part` of the case, contiguous.
+fn gather(c: &Case, part: &[u64]) -> (Vec<f32>, Option<Vec<f32>>) {
+    let rows = |m: &[f32]| -> Vec<f32> {
+        part.iter()
+            .flat_map(|&i| &m[i as usize * c.classes..(i as usize + 1) * c.classes])
+            .copied()
+            .collect()
+    };
+    (rows(&c.fm), c.sm.as_deref().map(rows))
+}
+
 /// Scores `ids` (rows of the case) into a state, `batch` rows per push.
 fn shard(c: &Case, plan: &RoundPlan, ids: &[u64], batch: usize) -> PartialRound {
     let mut st = PartialRound::new(plan).unwrap();
     for part in ids.chunks(batch.max(1)) {
-        let gather = |m: &[f32]| -> Vec<f32> {
-            part.iter()
-                .flat_map(|&i| &m[i as usize * c.classes..(i as usize + 1) * c.classes])
-                .copied()
-                .collect()
-        };
-        let fm = gather(&c.fm);
-        let sm = c.sm.as_deref().map(gather);
+        let (fm, sm) = gather(c, part);
         let fmm = Matrix::f32("fm", &fm, part.len(), c.classes).unwrap();
         let smm = sm
             .as_ref()
@@ -98,10 +102,38 @@ proptest! {
         let p = pool(&c);
         let cfg = Config::new(c.classes as u32, c.k).unwrap();
         let whole = run_round(&p, &cfg, Parallelism { threads: 1, ..Default::default() });
-        let plan = match RoundPlan::fit(&p, &cfg, Parallelism::default()) {
+        let fitted = match RoundPlan::fit(&p, &cfg, Parallelism::default()) {
             Ok(plan) => plan,
             Err(_) => { prop_assert!(whole.is_err()); return Ok(()); }
         };
+        // The plan as a cluster makes it: calibration on the labeled rows,
+        // EM passes over shards of every row, merged in another order.
+        let cal = Calibration::fit(&p, &cfg).unwrap();
+        let log_prior = match fitted.log_prior() {
+            None => None,
+            Some(_) => {
+                let all: Vec<u64> = (0..c.labels.len() as u64).collect();
+                let mut driver = PriorShard::new(&cfg, cal).unwrap();
+                while !driver.is_done() {
+                    let start = driver.to_bytes();
+                    for part in all.chunks(batch.max(1) * 2).rev() {
+                        let (fm, sm) = gather(&c, part);
+                        let fmm = Matrix::f32("fm", &fm, part.len(), c.classes).unwrap();
+                        let smm = sm.as_ref().map(|s| Matrix::f32("sm", s, part.len(), c.classes).unwrap());
+                        let mut shard = PriorShard::from_bytes(&start).unwrap();
+                        shard.push(&fmm, smm.as_ref()).unwrap();
+                        driver.merge(&PriorShard::from_bytes(&shard.to_bytes()).unwrap()).unwrap();
+                    }
+                    driver.end_pass().unwrap();
+                }
+                Some(driver.log_prior())
+            }
+        };
+        let plan = RoundPlan::new(&cfg, p.labels().counts(), cal, log_prior.as_deref()).unwrap();
+        prop_assert_eq!(
+            plan.log_prior().map(|l| l.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+            fitted.log_prior().map(|l| l.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        );
         // Unlabeled rows dealt to shards by a hash, so shards interleave.
         let mut parts = vec![Vec::new(); shards];
         for i in 0..c.labels.len() {
@@ -250,4 +282,45 @@ fn a_bad_batch_leaves_the_state_unchanged() {
     // Wrong id count and a missing small model are refused too.
     assert!(st.push(&fmm, Some(&smm), &[1, 2]).is_err());
     assert!(st.push(&fmm, None, &[1, 2, 3]).is_err());
+}
+
+#[test]
+fn prior_shard_bytes_are_checked() {
+    let cal = Calibration {
+        temperature: 1.0,
+        fusion: None,
+    };
+    let mut s = PriorShard::new(&Config::new(3, 1).unwrap(), cal).unwrap();
+    let fm = [2.0f32, 0.0, 0.0, 0.0, 1.0, 0.0];
+    s.push(&Matrix::f32("fm", &fm, 2, 3).unwrap(), None)
+        .unwrap();
+    let bytes = s.to_bytes();
+    assert_eq!(
+        PriorShard::from_bytes(&bytes).unwrap().to_bytes(),
+        bytes,
+        "a round trip is exact"
+    );
+    for n in 0..bytes.len() {
+        assert!(PriorShard::from_bytes(&bytes[..n]).is_err());
+    }
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x08;
+        assert!(PriorShard::from_bytes(&b).is_err(), "flip at {i}");
+    }
+    // A batch with a NaN changes nothing; a small model the calibration
+    // does not weigh is refused.
+    let bad = [f32::NAN, 0.0, 0.0];
+    let e = s
+        .push(&Matrix::f32("fm", &bad, 1, 3).unwrap(), None)
+        .unwrap_err();
+    assert!(e.to_string().contains("row 0, col 0"), "{e}");
+    assert_eq!(s.to_bytes(), bytes);
+    let sm = [-1.0986123f32; 3];
+    let smm = Matrix::f32("sm", &sm, 1, 3).unwrap();
+    assert!(s
+        .push(&Matrix::f32("fm", &fm[..3], 1, 3).unwrap(), Some(&smm))
+        .is_err());
+    let other = PriorShard::new(&Config::new(3, 2).unwrap(), cal).unwrap();
+    assert!(s.merge(&other).is_err());
 }
