@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the C ABI's checks need beyond the Rust toolchain: cmake (Debian) for
 # the find_package example, valgrind for memcheck, and a Python venv at
-# .cache/venv with the package's test dependencies (PyPI). Idempotent.
+# .cache/venv with the package's test dependencies, Ray's among them (PyPI).
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -16,4 +17,4 @@ if ((${#missing[@]})); then
 fi
 [ -x .cache/venv/bin/python ] || python3 -m venv .cache/venv
 .cache/venv/bin/pip install -q --upgrade pip
-.cache/venv/bin/pip install -q "numpy>=1.22" "pytest>=7"
+.cache/venv/bin/pip install -q "numpy>=1.22" "pytest>=7" "ray[data]>=2.9"

@@ -68,6 +68,9 @@ typedef enum coselect_status {
   COSELECT_INTERNAL = 99,
 } coselect_status;
 
+// An EM pass over part of a pool (opaque).
+typedef struct coselect_prior coselect_prior;
+
 // A selection in progress (opaque).
 typedef struct coselect_selector coselect_selector;
 
@@ -110,6 +113,19 @@ typedef struct coselect_config {
   float newton_tolerance;
 } coselect_config;
 
+// The FM temperature and fusion weights a round scores with.
+typedef struct coselect_calibration {
+  // FM temperature multiplier `a_t` (1 when uncalibrated).
+  float temperature;
+  // 1 when the rows carry small-model log-probabilities and
+  // `fusion_a`, `fusion_b` weigh the two models; 0 otherwise.
+  uint32_t has_fusion;
+  // Weight of the FM logits in the fused posterior.
+  float fusion_a;
+  // Weight of the small model's log-probabilities.
+  float fusion_b;
+} coselect_calibration;
+
 // A row-major f32 matrix in the caller's memory: row `i` starts at
 // `data + i * row_stride` (in floats) and holds `cols` values.
 // `row_stride` 0 means `cols` (contiguous rows).
@@ -123,19 +139,6 @@ typedef struct coselect_matrix {
   // Floats from one row's start to the next; 0 for `cols`.
   uintptr_t row_stride;
 } coselect_matrix;
-
-// The FM temperature and fusion weights a round scores with.
-typedef struct coselect_calibration {
-  // FM temperature multiplier `a_t` (1 when uncalibrated).
-  float temperature;
-  // 1 when the rows carry small-model log-probabilities and
-  // `fusion_a`, `fusion_b` weigh the two models; 0 otherwise.
-  uint32_t has_fusion;
-  // Weight of the FM logits in the fused posterior.
-  float fusion_a;
-  // Weight of the small model's log-probabilities.
-  float fusion_b;
-} coselect_calibration;
 
 // The verdict on one human label.
 typedef struct coselect_verdict {
@@ -173,6 +176,92 @@ typedef struct coselect_pseudo_label {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Starts EM from the uniform prior, for rows fused with `calibration`
+// (`has_fusion` 1 when rows carry small-model log-probabilities).
+//
+// # Safety
+// Pointers are NULL or valid.
+//
+// ```
+// use coselect_ffi::*;
+// use std::ptr::{null, null_mut};
+// let mut cfg = std::mem::MaybeUninit::<coselect_config>::uninit();
+// unsafe { coselect_config_init(cfg.as_mut_ptr(), 2, 1) };
+// let cfg = unsafe { cfg.assume_init() };
+// let cal = coselect_calibration { temperature: 1.0, has_fusion: 0, fusion_a: 0.0, fusion_b: 0.0 };
+// let fm = [3.0f32, 0.0, 2.0, 0.0, 0.0, 3.0];
+// let m = coselect_matrix { data: fm.as_ptr(), rows: 3, cols: 2, row_stride: 0 };
+// let (mut h, mut done, mut log_prior) = (null_mut(), 0u32, [0.0f32; 2]);
+// unsafe {
+//     assert_eq!(coselect_prior_new(&cfg, &cal, &mut h), coselect_status::CoselectOk);
+//     while done == 0 {
+//         assert_eq!(coselect_prior_push(h, &m, null()), coselect_status::CoselectOk);
+//         assert_eq!(coselect_prior_end_pass(h, &mut done), coselect_status::CoselectOk);
+//     }
+//     assert_eq!(coselect_prior_log_prior(h, log_prior.as_mut_ptr(), 2), coselect_status::CoselectOk);
+//     coselect_prior_free(h);
+// }
+// assert!(log_prior[0] > log_prior[1]);
+// ```
+enum coselect_status coselect_prior_new(const struct coselect_config *cfg,
+                                        const struct coselect_calibration *calibration,
+                                        struct coselect_prior **out);
+
+// Accumulates a batch of rows (every row of the pool, labeled ones too):
+// FM scores and, when the calibration has fusion weights, the small
+// model's log-probabilities (else NULL). A refused batch changes nothing.
+//
+// # Safety
+// Pointers are NULL or valid for the extents their shapes claim.
+enum coselect_status coselect_prior_push(struct coselect_prior *h,
+                                         const struct coselect_matrix *fm,
+                                         const struct coselect_matrix *sm);
+
+// Adds the pass sums of `other` (a shard started from the same state).
+//
+// # Safety
+// Both handles are NULL or live, and distinct.
+enum coselect_status coselect_prior_merge(struct coselect_prior *h,
+                                          const struct coselect_prior *other);
+
+// Ends the pass: updates the prior; `*done` is 1 when EM has converged or
+// reached `em_max_iterations`, else 0.
+//
+// # Safety
+// `h` is NULL or live; `done` is writable.
+enum coselect_status coselect_prior_end_pass(struct coselect_prior *h, uint32_t *done);
+
+// Writes `log pi` (`classes` floats) into `out`, the form
+// `coselect_selector_new` takes.
+//
+// # Safety
+// `out` is writable for `n` floats.
+enum coselect_status coselect_prior_log_prior(struct coselect_prior *h, float *out, uintptr_t n);
+
+// Serialises the state (checksummed) into `buf` of `cap` bytes; `*len`
+// receives the size, `COSELECT_BUFFER_TOO_SMALL` asks for a larger buffer.
+//
+// # Safety
+// `buf` is NULL or writable for `cap` bytes; `len` is writable.
+enum coselect_status coselect_prior_to_bytes(struct coselect_prior *h,
+                                             uint8_t *buf,
+                                             uintptr_t cap,
+                                             uintptr_t *len);
+
+// Reads a state written by `coselect_prior_to_bytes` into a new handle.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is writable.
+enum coselect_status coselect_prior_from_bytes(const uint8_t *bytes,
+                                               uintptr_t len,
+                                               struct coselect_prior **out);
+
+// Frees a prior; NULL is a no-op.
+//
+// # Safety
+// `h` is NULL or a handle from this library not yet freed.
+void coselect_prior_free(struct coselect_prior *h);
 
 // The ABI version this library implements (`COSELECT_ABI_VERSION`).
 //

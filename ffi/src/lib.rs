@@ -23,7 +23,8 @@
 //!   `coselect select` (calibration, prior, selection, pseudo-labels);
 //! - the [`coselect_selector`] handle: a plan, rows pushed in batches with
 //!   the caller's ids, states merged and shipped as bytes, for pools that
-//!   are streamed or sharded.
+//!   are streamed or sharded; with [`coselect_prior`], the EM prior of such
+//!   a pool, pass by pass over its shards.
 //!
 //! ```
 //! use coselect_ffi::*;
@@ -47,11 +48,17 @@
 #![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 
+mod prior;
 mod round;
 mod selector;
 mod status;
 mod types;
 
+pub use prior::{
+    coselect_prior, coselect_prior_end_pass, coselect_prior_free, coselect_prior_from_bytes,
+    coselect_prior_log_prior, coselect_prior_merge, coselect_prior_new, coselect_prior_push,
+    coselect_prior_to_bytes,
+};
 pub use round::{
     coselect_abi_version, coselect_config_init, coselect_fit_calibration, coselect_judge_labels,
     coselect_select, coselect_version, COSELECT_ABI_VERSION,

@@ -243,19 +243,32 @@ pub unsafe extern "C" fn coselect_selector_to_bytes(
             return Err(Failure::null("len"));
         }
         let bytes = live(handle(h)?)?.to_bytes();
-        unsafe { put("len", len, bytes.len()) }?;
-        if bytes.len() > cap || buf.is_null() {
-            return Err(Failure::new(
-                coselect_status::CoselectBufferTooSmall,
-                format!(
-                    "the state needs {} bytes, the buffer holds {cap}",
-                    bytes.len()
-                ),
-            ));
-        }
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
-        Ok(())
+        unsafe { copy_out(&bytes, buf, cap, len) }
     })
+}
+
+/// Writes `bytes` to a caller's buffer, or reports the size it needs.
+///
+/// # Safety
+/// `buf` is NULL or writable for `cap` bytes; `len` is writable.
+pub(crate) unsafe fn copy_out(
+    bytes: &[u8],
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> Result<(), Failure> {
+    unsafe { put("len", len, bytes.len()) }?;
+    if bytes.len() > cap || buf.is_null() {
+        return Err(Failure::new(
+            coselect_status::CoselectBufferTooSmall,
+            format!(
+                "the state needs {} bytes, the buffer holds {cap}",
+                bytes.len()
+            ),
+        ));
+    }
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len()) };
+    Ok(())
 }
 
 /// Reads a state written by `coselect_selector_to_bytes` into a new handle

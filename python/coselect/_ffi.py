@@ -139,6 +139,14 @@ _SIGNATURES = {
         [c_void_p, _P(Pick), c_size_t, _P(c_size_t), _P(PseudoLabel), c_size_t, _P(c_size_t)],
     ),
     "coselect_selector_free": (None, [c_void_p]),
+    "coselect_prior_new": (_S, [_P(Config), _P(Calibration), _P(c_void_p)]),
+    "coselect_prior_push": (_S, [c_void_p, _P(Matrix), _P(Matrix)]),
+    "coselect_prior_merge": (_S, [c_void_p, c_void_p]),
+    "coselect_prior_end_pass": (_S, [c_void_p, _P(c_uint32)]),
+    "coselect_prior_log_prior": (_S, [c_void_p, _P(c_float), c_size_t]),
+    "coselect_prior_to_bytes": (_S, [c_void_p, _P(c_uint8), c_size_t, _P(c_size_t)]),
+    "coselect_prior_from_bytes": (_S, [_P(c_uint8), c_size_t, _P(c_void_p)]),
+    "coselect_prior_free": (None, [c_void_p]),
 }
 
 for _name, (_res, _args) in _SIGNATURES.items():

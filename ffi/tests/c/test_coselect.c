@@ -62,6 +62,18 @@ static coselect_config config(uint32_t classes, uint32_t k) {
   return cfg;
 }
 
+/* Ships a prior's state as bytes, as a cluster would. */
+static coselect_prior *ship_prior(coselect_prior *p) {
+  size_t len = 0;
+  EXPECT(coselect_prior_to_bytes(p, NULL, 0, &len), COSELECT_BUFFER_TOO_SMALL);
+  uint8_t *b = malloc(len);
+  EXPECT(coselect_prior_to_bytes(p, b, len, &len), COSELECT_OK);
+  coselect_prior *q = NULL;
+  EXPECT(coselect_prior_from_bytes(b, len, &q), COSELECT_OK);
+  free(b);
+  return q;
+}
+
 int main(void) {
   make_pool();
   TRUE(coselect_abi_version() == COSELECT_ABI_VERSION);
@@ -165,6 +177,45 @@ int main(void) {
     TRUE(spicks[i].index == picks[i].index && spicks[i].class_id == picks[i].class_id);
   for (size_t i = 0; i < snp && i < np; i++) TRUE(spseudo[i].index == pseudo[i].index);
   EXPECT(coselect_selector_push(a, &AF, &AS, ids, na), COSELECT_FINISHED);
+
+  /* The EM prior over two shards of every row (labeled ones too), then a
+   * selector under it: the same picks as the whole-pool round. */
+  coselect_prior *drv = NULL;
+  uint32_t done = 0;
+  EXPECT(coselect_prior_new(&cfg, &cal, &drv), COSELECT_OK);
+  while (!done) {
+    for (int half = 0; half < 2; half++) {
+      coselect_matrix HF = {fm + half * (ROWS / 2) * C, ROWS / 2, C, 0};
+      coselect_matrix HS = {sm + half * (ROWS / 2) * C, ROWS / 2, C, 0};
+      coselect_prior *shard = ship_prior(drv);
+      EXPECT(coselect_prior_push(shard, &HF, &HS), COSELECT_OK);
+      coselect_prior *back = ship_prior(shard);
+      EXPECT(coselect_prior_merge(drv, back), COSELECT_OK);
+      coselect_prior_free(shard);
+      coselect_prior_free(back);
+    }
+    EXPECT(coselect_prior_end_pass(drv, &done), COSELECT_OK);
+  }
+  float lp[C];
+  EXPECT(coselect_prior_log_prior(drv, lp, C), COSELECT_OK);
+  EXPECT(coselect_prior_log_prior(drv, lp, C - 1), COSELECT_SHAPE_MISMATCH);
+  coselect_prior_free(drv);
+  coselect_prior_free(NULL);
+  coselect_selector *d = NULL;
+  EXPECT(coselect_selector_new(&cfg, counts, C, &cal, lp, &d), COSELECT_OK);
+  size_t nd = 0;
+  for (int i = 0; i < ROWS; i++)
+    if (labels[i] < 0) {
+      memcpy(bf + nd * C, fm + i * C, sizeof(float) * C);
+      memcpy(bs + nd * C, sm + i * C, sizeof(float) * C);
+      ids[nd++] = (uint64_t)i;
+    }
+  coselect_matrix DF = {bf, nd, C, 0}, DS = {bs, nd, C, 0};
+  EXPECT(coselect_selector_push(d, &DF, &DS, ids, nd), COSELECT_OK);
+  EXPECT(coselect_selector_finish(d, spicks, 8, &sn, spseudo, ROWS, &snp), COSELECT_OK);
+  TRUE(sn == n && snp == np);
+  for (size_t i = 0; i < sn && i < n; i++) TRUE(spicks[i].index == picks[i].index);
+  coselect_selector_free(d);
 
   /* Every error status. */
   float log_prior[C] = {-1.0986123f, -1.0986123f, -1.0986123f};

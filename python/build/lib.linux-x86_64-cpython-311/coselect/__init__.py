@@ -34,6 +34,7 @@ __all__ = [
     "Calibration",
     "Selection",
     "Selector",
+    "Prior",
     "config",
     "select",
     "fit_calibration",
@@ -297,10 +298,7 @@ class Selector:
     def from_bytes(cls, data: bytes) -> "Selector":
         """Reads a state written by :meth:`to_bytes`; corrupt or truncated
         bytes raise :class:`CoselectError`."""
-        buf = (ctypes.c_uint8 * max(1, len(data))).from_buffer_copy(bytes(data) or b"\0")
-        h = ctypes.c_void_p()
-        _check(lib.coselect_selector_from_bytes(buf, len(data), ctypes.byref(h)))
-        return cls(h)
+        return cls(_from_bytes(lib.coselect_selector_from_bytes, data))
 
     def _handle(self):
         if not self._h:
@@ -333,13 +331,7 @@ class Selector:
 
     def to_bytes(self) -> bytes:
         """The state as bytes: O(classes x k), whatever the rows pushed."""
-        n = ctypes.c_size_t()
-        status = lib.coselect_selector_to_bytes(self._handle(), None, 0, ctypes.byref(n))
-        if status != _BUFFER_TOO_SMALL:
-            _check(status)
-        buf = (ctypes.c_uint8 * n.value)()
-        _check(lib.coselect_selector_to_bytes(self._handle(), buf, n.value, ctypes.byref(n)))
-        return bytes(buf)
+        return _to_bytes(lib.coselect_selector_to_bytes, self._handle())
 
     def finish(self) -> Selection:
         """The query batch and the pseudo-labels; the selector keeps them and
@@ -370,6 +362,82 @@ class Selector:
 
     def __exit__(self, *exc):
         self.close()
+
+    def __del__(self):
+        self.close()
+
+
+def _to_bytes(fn, handle) -> bytes:
+    n = ctypes.c_size_t()
+    status = fn(handle, None, 0, ctypes.byref(n))
+    if status != _BUFFER_TOO_SMALL:
+        _check(status)
+    buf = (ctypes.c_uint8 * n.value)()
+    _check(fn(handle, buf, n.value, ctypes.byref(n)))
+    return bytes(buf)
+
+
+def _from_bytes(fn, data) -> ctypes.c_void_p:
+    data = bytes(data)
+    buf = (ctypes.c_uint8 * max(1, len(data))).from_buffer_copy(data or b"\0")
+    h = ctypes.c_void_p()
+    _check(fn(buf, len(data), ctypes.byref(h)))
+    return h
+
+
+class Prior:
+    """The EM estimate of the pool's class prior, pass by pass over shards:
+    ship :meth:`to_bytes` to each shard, :meth:`push` its rows (every row,
+    labeled ones too) into :meth:`from_bytes` copies, :meth:`merge` the
+    copies back, :meth:`end_pass`; repeat until it returns True. The result
+    equals the prior :func:`select` fits on the whole pool, bit for bit."""
+
+    def __init__(self, handle: ctypes.c_void_p):
+        self._h = handle
+
+    @classmethod
+    def new(cls, cfg, calibration: Calibration) -> "Prior":
+        """EM from the uniform prior, on rows fused with `calibration`."""
+        cal = calibration._c()
+        h = ctypes.c_void_p()
+        _check(lib.coselect_prior_new(ctypes.byref(cfg), ctypes.byref(cal), ctypes.byref(h)))
+        return cls(h)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Prior":
+        return cls(_from_bytes(lib.coselect_prior_from_bytes, data))
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("the prior is closed")
+        return self._h
+
+    def push(self, fm, sm=None) -> None:
+        fm_m, fm_keep = _matrix("fm", fm)
+        sm_ref, sm_keep = _opt_matrix("sm", sm)
+        _check(lib.coselect_prior_push(self._handle(), ctypes.byref(fm_m), sm_ref))
+        del fm_keep, sm_keep
+
+    def merge(self, other: "Prior") -> None:
+        _check(lib.coselect_prior_merge(self._handle(), other._handle()))
+
+    def end_pass(self) -> bool:
+        done = ctypes.c_uint32()
+        _check(lib.coselect_prior_end_pass(self._handle(), ctypes.byref(done)))
+        return bool(done.value)
+
+    def log_prior(self, classes: int) -> np.ndarray:
+        out = np.zeros(classes, dtype=np.float32)
+        _check(lib.coselect_prior_log_prior(self._handle(), _ptr(out, ctypes.c_float), classes))
+        return out
+
+    def to_bytes(self) -> bytes:
+        return _to_bytes(lib.coselect_prior_to_bytes, self._handle())
+
+    def close(self) -> None:
+        if self._h:
+            lib.coselect_prior_free(self._h)
+            self._h = None
 
     def __del__(self):
         self.close()
