@@ -10,6 +10,7 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 (
     cd "$root/examples/cortex-m"
+    CARGO_TARGET_DIR="$fw_target" cargo clippy --release -- -D warnings
     CARGO_TARGET_DIR="$fw_target" cargo build --release
 )
 elf="$fw_target/thumbv7em-none-eabihf/release/coselect-cortex-m"
