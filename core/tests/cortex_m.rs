@@ -32,7 +32,7 @@ fn host_lines() -> Vec<String> {
 // 22 EM passes over 16,000 values take minutes under miri, and what this
 // test guards is float parity across targets, which miri cannot speak to.
 #[test]
-#[cfg_attr(miri, ignore)]
+#[cfg_attr(miri, ignore = "EM over 16,000 values: too slow for the interpreter")]
 fn host_round_is_a_full_mixed_selection() {
     let pool = pool_bytes(ROWS, CLASSES);
     let cfg = config().unwrap();
@@ -53,7 +53,7 @@ fn host_round_is_a_full_mixed_selection() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore)]
+#[cfg_attr(miri, ignore = "EM over 16,000 values: too slow for the interpreter")]
 fn qemu_output_equals_the_host_round() {
     let Ok(path) = std::env::var("COSELECT_QEMU_OUTPUT") else {
         eprintln!("COSELECT_QEMU_OUTPUT not set: scripts/cortex-m-qemu.sh runs this check");
