@@ -65,6 +65,29 @@ fn measure<R>(f: impl FnOnce() -> R) -> (R, usize, bool) {
     (r, sp - a, a == bottom)
 }
 
+/// The selection's steps one by one, for the stack breakdown: the selector
+/// is returned into the caller's frame, so each step counts only its own
+/// frames and temporaries.
+#[inline(never)]
+fn step_new(cfg: &Config) -> Selector<CLASSES, K> {
+    Selector::<CLASSES, K>::new(cfg, &COUNTS).unwrap()
+}
+
+#[inline(never)]
+fn step_push(sel: &mut Selector<CLASSES, K>, scorer: &Scorer<CLASSES>) {
+    let (mut fm, mut sm) = ([0.0f32; CLASSES], [0.0f32; CLASSES]);
+    for i in 0..ROWS {
+        pool_row(POOL, 0, i, &mut fm);
+        pool_row(POOL, 1, i, &mut sm);
+        sel.push_row(scorer, i as u64, &fm, Some(&sm)).unwrap();
+    }
+}
+
+#[inline(never)]
+fn step_finish(sel: &mut Selector<CLASSES, K>, out: &mut [Pick; K]) -> usize {
+    sel.finish(out).unwrap()
+}
+
 #[entry]
 fn main() -> ! {
     let fusion = Fusion::default();
@@ -95,6 +118,19 @@ fn main() -> ! {
         CLASSES,
         K,
         core::mem::size_of::<Selector<CLASSES, K>>()
+    );
+    // The same selection again, step by step, with the selector held here.
+    let scorer = Scorer::<CLASSES>::new(&cfg, &COUNTS, fusion, &log_pi).unwrap();
+    let (mut sel, new_stack, _) = measure(|| step_new(&cfg));
+    let ((), push_stack, _) = measure(|| step_push(&mut sel, &scorer));
+    let mut again = [Pick::default(); K];
+    let (m, finish_stack, _) = measure(|| step_finish(&mut sel, &mut again));
+    assert!(m == n && again == out, "the step-by-step selection differs");
+    hprintln!(
+        "stack by step (selector held by the caller): Selector::new {} bytes, push_row loop {} bytes, finish {} bytes",
+        new_stack,
+        push_stack,
+        finish_stack
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
