@@ -143,7 +143,7 @@ impl<const N: usize> BoundedTopK<N> {
     }
 
     /// Checks the invariants of a decoded value: within limit, finite scores,
-    /// no -0.0, the heap property.
+    /// no -0.0, the heap property, no row twice.
     pub(crate) fn check(&self) -> Result<()> {
         if self.limit as usize > N || self.items.len() > self.limit as usize {
             return Err(Error::Corrupt);
@@ -153,6 +153,13 @@ impl<const N: usize> BoundedTopK<N> {
                 return Err(Error::Corrupt);
             }
             if i > 0 && self.items[(i - 1) / 2].is_better_than(e) {
+                return Err(Error::Corrupt);
+            }
+            // A row held twice leaves fewer distinct rows than the selector's
+            // exactness argument counts on, and its finish then fails (found
+            // by fuzz/decode). Quadratic, without a copy or an allocator:
+            // decoding is rare and its heaps hold at most k entries.
+            if self.items[..i].iter().any(|o| o.index == e.index) {
                 return Err(Error::Corrupt);
             }
         }

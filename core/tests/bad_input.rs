@@ -348,3 +348,34 @@ fn prior_state_bytes_are_checked() {
     let mut small = [0u8; 8];
     assert_eq!(em.to_bytes(&mut small).unwrap_err(), Error::BufferTooSmall);
 }
+
+/// Found by fuzz/decode: a state whose heap holds one row twice decoded, and
+/// its finish then failed with `Corrupt` (class 1 ran out of distinct rows).
+/// Decoding must refuse it instead.
+#[test]
+fn a_heap_holding_a_row_twice_does_not_decode() {
+    // version 1, k 3, seed_min 3, pushed 3, counts [2, 2], then two heaps of
+    // limit 3: the first holds row 0 twice.
+    let mut bytes = vec![1u8, 3, 3, 3, 2, 2, 2, 2];
+    let entry = |s: f32, i: u8| {
+        let mut v = s.to_le_bytes().to_vec();
+        v.push(i);
+        v
+    };
+    bytes.extend([3, 3]);
+    for (s, i) in [(-1.0, 2), (0.25, 0), (0.5, 0)] {
+        bytes.extend(entry(s, i));
+    }
+    bytes.extend([3, 3]);
+    for (s, i) in [(0.125, 0), (0.25, 1), (0.5, 2)] {
+        bytes.extend(entry(s, i));
+    }
+    assert_eq!(Selector::<2, 3>::from_bytes(&bytes), Err(Error::Corrupt));
+    // The same bytes with row 1 in place of the second row 0 decode and finish.
+    let at = 8 + 2 + 5 + 4;
+    assert_eq!(bytes[at], 0);
+    bytes[at] = 1;
+    let mut sel = Selector::<2, 3>::from_bytes(&bytes).unwrap();
+    let mut out = [Pick::default(); 3];
+    assert_eq!(sel.finish(&mut out), Ok(3));
+}
