@@ -295,7 +295,9 @@ impl<const C: usize> TryFrom<PriorWire<C>> for PriorEm<C> {
             && w.floor.is_finite()
             && w.floor > 0.0
             && w.floor * (n as f64) < 1.0
-            && w.prior.iter().all(|&p| p.is_finite() && p >= w.floor * 0.5 && p <= 1.0)
+            && w.prior
+                .iter()
+                .all(|&p| p.is_finite() && p >= w.floor * 0.5 && p <= 1.0)
             && libm::fabs(total - 1.0) < 1e-9
             && w.sums.iter().all(|&s| s <= row_cap)
             && w.tolerance.is_finite()

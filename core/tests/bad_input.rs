@@ -325,7 +325,10 @@ fn prior_state_bytes_are_checked() {
     assert!(bytes.len() <= em.max_serialized_len());
     assert_eq!(PriorEm::<3>::from_bytes(&bytes).unwrap(), em);
     for n in 0..bytes.len() {
-        assert!(PriorEm::<3>::from_bytes(&bytes[..n]).is_err(), "truncated at {n}");
+        assert!(
+            PriorEm::<3>::from_bytes(&bytes[..n]).is_err(),
+            "truncated at {n}"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
@@ -344,7 +347,11 @@ fn prior_state_bytes_are_checked() {
             refused += 1;
         }
     }
-    assert!(refused > 0 && refused < bytes.len(), "{refused} of {}", bytes.len());
+    assert!(
+        refused > 0 && refused < bytes.len(),
+        "{refused} of {}",
+        bytes.len()
+    );
     let mut small = [0u8; 8];
     assert_eq!(em.to_bytes(&mut small).unwrap_err(), Error::BufferTooSmall);
 }
