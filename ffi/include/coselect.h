@@ -10,6 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Element type of device matrices: 32-bit float.
+#define COSELECT_DTYPE_F32 0
+
+// Element type of device matrices: IEEE half.
+#define COSELECT_DTYPE_F16 1
+
+// Element type of device matrices: bfloat16.
+#define COSELECT_DTYPE_BF16 2
+
 // Version of the ABI: the functions and struct layouts of coselect.h. A
 // caller built against another value must not use this library.
 #define COSELECT_ABI_VERSION 1
@@ -64,6 +73,9 @@ typedef enum coselect_status {
   COSELECT_TOO_LARGE = 14,
   // The selector was finished; it only returns its results now.
   COSELECT_FINISHED = 15,
+  // A backend is missing: the library was built without the `cuda`
+  // feature, or the CUDA driver, NVRTC or the device is absent.
+  COSELECT_UNAVAILABLE = 16,
   // A bug in coselect (a caught panic). Please report it.
   COSELECT_INTERNAL = 99,
 } coselect_status;
@@ -126,29 +138,18 @@ typedef struct coselect_calibration {
   float fusion_b;
 } coselect_calibration;
 
-// A row-major f32 matrix in the caller's memory: row `i` starts at
-// `data + i * row_stride` (in floats) and holds `cols` values.
-// `row_stride` 0 means `cols` (contiguous rows).
-typedef struct coselect_matrix {
-  // First value; 4-byte aligned. May be NULL only when `rows` is 0.
-  const float *data;
+// A row-major contiguous matrix in device memory (`ptr` is a
+// `CUdeviceptr`: PyTorch's `tensor.data_ptr()`, CuPy's `a.data.ptr`).
+typedef struct coselect_device_matrix {
+  // Device address of the first value; 0 means "no matrix".
+  uint64_t ptr;
   // Rows (samples).
   uintptr_t rows;
   // Columns (classes).
   uintptr_t cols;
-  // Floats from one row's start to the next; 0 for `cols`.
-  uintptr_t row_stride;
-} coselect_matrix;
-
-// The verdict on one human label.
-typedef struct coselect_verdict {
-  // 1 when the label should leave training (probable annotation noise).
-  uint32_t suspect;
-  // Fused probability of the given label.
-  float label_probability;
-  // The class the FM and the small model agree on, or -1.
-  int32_t agreed_class;
-} coselect_verdict;
+  // `COSELECT_DTYPE_F32`, `_F16` or `_BF16`.
+  uint32_t dtype;
+} coselect_device_matrix;
 
 // One sample to annotate.
 typedef struct coselect_pick {
@@ -173,9 +174,87 @@ typedef struct coselect_pseudo_label {
   float confidence;
 } coselect_pseudo_label;
 
+// A row-major f32 matrix in the caller's memory: row `i` starts at
+// `data + i * row_stride` (in floats) and holds `cols` values.
+// `row_stride` 0 means `cols` (contiguous rows).
+typedef struct coselect_matrix {
+  // First value; 4-byte aligned. May be NULL only when `rows` is 0.
+  const float *data;
+  // Rows (samples).
+  uintptr_t rows;
+  // Columns (classes).
+  uintptr_t cols;
+  // Floats from one row's start to the next; 0 for `cols`.
+  uintptr_t row_stride;
+} coselect_matrix;
+
+// The verdict on one human label.
+typedef struct coselect_verdict {
+  // 1 when the label should leave training (probable annotation noise).
+  uint32_t suspect;
+  // Fused probability of the given label.
+  float label_probability;
+  // The class the FM and the small model agree on, or -1.
+  int32_t agreed_class;
+} coselect_verdict;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// One round on GPU `device` over device-resident matrices, enqueued on
+// `stream` (a `CUstream`, 0 for the legacy default stream; PyTorch:
+// `torch.cuda.current_stream().cuda_stream`) and waited for. The plan is
+// the caller's, as for `coselect_selector_new`: the config, trusted label
+// counts per class, the calibration and `log_prior` (NULL when no class
+// is in seed mode). `sm.ptr` 0 means no small model; `labeled_mask`, when
+// not 0, is the device address of one byte per row (nonzero: labeled, not
+// scored; a `torch.bool` tensor). Results go to caller buffers as in
+// `coselect_select`. The selection equals the CPU host's whenever no two
+// scores at a cut lie within 1e-6 (docs/cuda.md).
+//
+// Returns `COSELECT_UNAVAILABLE` when the library was built without the
+// `cuda` feature, or the CUDA driver, NVRTC or the device is missing.
+//
+// # Safety
+// Host pointers are NULL or valid for their extents; device addresses
+// point at live memory of the given shapes in the device's primary
+// context, unmodified until the call returns.
+//
+// ```
+// use coselect_ffi::*;
+// use std::ptr::{null, null_mut};
+// let mut cfg = std::mem::MaybeUninit::<coselect_config>::uninit();
+// unsafe { coselect_config_init(cfg.as_mut_ptr(), 2, 1) };
+// let cfg = unsafe { cfg.assume_init() };
+// let cal = coselect_calibration { temperature: 1.0, has_fusion: 0, fusion_a: 0.0, fusion_b: 0.0 };
+// let (counts, lp) = ([0u32; 2], [0.5f32.ln(); 2]);
+// let fm = coselect_device_matrix { ptr: 0, rows: 0, cols: 2, dtype: COSELECT_DTYPE_F32 };
+// let none = coselect_device_matrix { ptr: 0, rows: 0, cols: 0, dtype: 0 };
+// let (mut n, mut np) = (0usize, 0usize);
+// let s = unsafe {
+//     coselect_cuda_select(&cfg, counts.as_ptr(), 2, &cal, lp.as_ptr(), fm, none, 0, 0, 0,
+//                          null_mut(), 0, &mut n, null_mut(), 0, &mut np)
+// };
+// // On this machine: no GPU (or no `cuda` feature); never a crash.
+// assert!(s == coselect_status::CoselectUnavailable || s == coselect_status::CoselectNullPointer);
+// ```
+enum coselect_status coselect_cuda_select(const struct coselect_config *cfg,
+                                          const uint32_t *counts,
+                                          uintptr_t classes,
+                                          const struct coselect_calibration *calibration,
+                                          const float *log_prior,
+                                          struct coselect_device_matrix fm,
+                                          struct coselect_device_matrix sm,
+                                          uint64_t labeled_mask,
+                                          uint32_t device,
+                                          uint64_t stream,
+                                          struct coselect_pick *picks,
+                                          uintptr_t picks_cap,
+                                          uintptr_t *n_picks,
+                                          struct coselect_pseudo_label *pseudo,
+                                          uintptr_t pseudo_cap,
+                                          uintptr_t *n_pseudo);
 
 // Starts EM from the uniform prior, for rows fused with `calibration`
 // (`has_fusion` 1 when rows carry small-model log-probabilities).

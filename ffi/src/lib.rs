@@ -48,12 +48,17 @@
 #![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 
+mod cuda;
 mod prior;
 mod round;
 mod selector;
 mod status;
 mod types;
 
+pub use cuda::{
+    coselect_cuda_select, coselect_device_matrix, COSELECT_DTYPE_BF16, COSELECT_DTYPE_F16,
+    COSELECT_DTYPE_F32,
+};
 pub use prior::{
     coselect_prior, coselect_prior_end_pass, coselect_prior_free, coselect_prior_from_bytes,
     coselect_prior_log_prior, coselect_prior_merge, coselect_prior_new, coselect_prior_push,

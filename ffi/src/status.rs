@@ -53,6 +53,9 @@ pub enum coselect_status {
     CoselectTooLarge = 14,
     /// The selector was finished; it only returns its results now.
     CoselectFinished = 15,
+    /// A backend is missing: the library was built without the `cuda`
+    /// feature, or the CUDA driver, NVRTC or the device is absent.
+    CoselectUnavailable = 16,
     /// A bug in coselect (a caught panic). Please report it.
     CoselectInternal = 99,
 }
@@ -209,6 +212,7 @@ pub extern "C" fn coselect_status_name(status: i32) -> *const c_char {
         13 => b"COSELECT_MISSING_SMALL_MODEL\0",
         14 => b"COSELECT_TOO_LARGE\0",
         15 => b"COSELECT_FINISHED\0",
+        16 => b"COSELECT_UNAVAILABLE\0",
         99 => b"COSELECT_INTERNAL\0",
         _ => b"COSELECT_UNKNOWN\0",
     };

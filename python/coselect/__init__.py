@@ -35,6 +35,7 @@ __all__ = [
     "Selection",
     "Selector",
     "Prior",
+    "cuda_select",
     "config",
     "select",
     "fit_calibration",
@@ -441,3 +442,52 @@ class Prior:
 
     def __del__(self):
         self.close()
+
+
+_DTYPES = {"<f4": 0, "<f2": 1}
+
+
+def _device_matrix(name, a):
+    """A device matrix from an object exposing ``__cuda_array_interface__``
+    (PyTorch CUDA tensors, CuPy arrays, Numba device arrays): no copy."""
+    if a is None:
+        return _ffi.DeviceMatrix(0, 0, 0, 0)
+    cai = getattr(a, "__cuda_array_interface__", None)
+    if cai is None:
+        raise TypeError(f"{name} is not a CUDA array (no __cuda_array_interface__)")
+    shape, typestr = tuple(cai["shape"]), cai["typestr"]
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {shape}")
+    if cai.get("strides") not in (None, (shape[1] * int(typestr[2:]), int(typestr[2:]))):
+        raise ValueError(f"{name} must be C-contiguous on the device")
+    if typestr not in _DTYPES:
+        raise TypeError(f"{name}: dtype {typestr} is not float32 or float16")
+    return _ffi.DeviceMatrix(int(cai["data"][0]), shape[0], shape[1], _DTYPES[typestr])
+
+
+def cuda_select(fm, sm=None, labeled=None, *, cfg, counts, calibration: Calibration,
+                log_prior=None, device: int = 0, stream: int = 0) -> Selection:
+    """One round on GPU `device` over arrays already on it (anything with
+    ``__cuda_array_interface__``: PyTorch CUDA tensors, CuPy arrays), read
+    in place. `labeled`: a device array of one byte per row (nonzero:
+    labeled), or None. The plan (`cfg`, `counts`, `calibration`,
+    `log_prior`) is the caller's, as for :meth:`Selector.new`; `stream` is a
+    raw ``CUstream`` (``torch.cuda.current_stream().cuda_stream``). Needs
+    the library built with the ``cuda`` feature and a GPU; otherwise raises
+    :class:`CoselectError` ``COSELECT_UNAVAILABLE``."""
+    f = _device_matrix("fm", fm)
+    m = _device_matrix("sm", sm)
+    mask = 0 if labeled is None else int(labeled.__cuda_array_interface__["data"][0])
+    c = _ints("counts", counts, np.uint32)
+    lp = None if log_prior is None else np.ascontiguousarray(log_prior, dtype=np.float32)
+    cal = calibration._c()
+    picks = np.zeros(cfg.k, dtype=_PICK)
+    pseudo = np.empty(f.rows, dtype=_PSEUDO)
+    n, npl = ctypes.c_size_t(), ctypes.c_size_t()
+    _check(lib.coselect_cuda_select(
+        ctypes.byref(cfg), _ptr(c, ctypes.c_uint32), c.shape[0], ctypes.byref(cal),
+        None if lp is None else _ptr(lp, ctypes.c_float), f, m, mask, int(device), int(stream),
+        picks.ctypes.data_as(ctypes.POINTER(_ffi.Pick)), picks.shape[0], ctypes.byref(n),
+        pseudo.ctypes.data_as(ctypes.POINTER(_ffi.PseudoLabel)), pseudo.shape[0], ctypes.byref(npl),
+    ))
+    return _selection(picks[: n.value], pseudo[: npl.value], calibration)

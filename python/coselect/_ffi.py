@@ -70,6 +70,10 @@ class PseudoLabel(ctypes.Structure):
     _fields_ = [("index", c_uint64), ("class_id", c_uint32), ("confidence", c_float)]
 
 
+class DeviceMatrix(ctypes.Structure):
+    _fields_ = [("ptr", c_uint64), ("rows", c_size_t), ("cols", c_size_t), ("dtype", c_uint32)]
+
+
 class Verdict(ctypes.Structure):
     _fields_ = [("suspect", c_uint32), ("label_probability", c_float), ("agreed_class", c_int32)]
 
@@ -147,6 +151,14 @@ _SIGNATURES = {
     "coselect_prior_to_bytes": (_S, [c_void_p, _P(c_uint8), c_size_t, _P(c_size_t)]),
     "coselect_prior_from_bytes": (_S, [_P(c_uint8), c_size_t, _P(c_void_p)]),
     "coselect_prior_free": (None, [c_void_p]),
+    "coselect_cuda_select": (
+        _S,
+        [
+            _P(Config), _P(c_uint32), c_size_t, _P(Calibration), _P(c_float),
+            DeviceMatrix, DeviceMatrix, c_uint64, c_uint32, c_uint64,
+            _P(Pick), c_size_t, _P(c_size_t), _P(PseudoLabel), c_size_t, _P(c_size_t),
+        ],
+    ),
 }
 
 for _name, (_res, _args) in _SIGNATURES.items():

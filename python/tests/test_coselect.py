@@ -189,3 +189,24 @@ def test_calibration_and_label_trust():
     flagged = np.flatnonzero(v["suspect"])
     # Most flagged labels are the flipped ones.
     assert flagged.size > 0 and np.isin(flagged, flip).mean() > 0.8
+
+
+class FakeDeviceArray:
+    """Stands in for a CUDA tensor: the interface without a device."""
+
+    def __init__(self, rows, cols):
+        self.__cuda_array_interface__ = {
+            "shape": (rows, cols), "typestr": "<f4", "data": (0xDEAD0000, False),
+            "strides": None, "version": 3,
+        }
+
+
+def test_cuda_entry_point_without_a_gpu_raises_unavailable():
+    cfg = coselect.config(4, 2)
+    with pytest.raises(CoselectError, match="COSELECT_UNAVAILABLE"):
+        coselect.cuda_select(FakeDeviceArray(100, 4), cfg=cfg, counts=[0] * 4,
+                             calibration=coselect.Calibration(1.0, None),
+                             log_prior=np.full(4, -np.log(4.0)))
+    with pytest.raises(TypeError):
+        coselect.cuda_select(np.zeros((3, 4), np.float32), cfg=cfg, counts=[0] * 4,
+                             calibration=coselect.Calibration(1.0, None))

@@ -282,6 +282,13 @@ int main(void) {
   free(hc);
   free(hp);
 
+  /* No GPU here (and, unless built with the cuda feature, no CUDA code):
+   * the device entry point reports it rather than crashing. */
+  coselect_device_matrix dfm = {0, ROWS, C, COSELECT_DTYPE_F32}, dnone = {0, 0, 0, 0};
+  EXPECT(coselect_cuda_select(&cfg, zero_counts, C, &plain, log_prior, dfm, dnone, 0, 0, 0, picks,
+                              8, &n, NULL, 0, &np),
+         COSELECT_UNAVAILABLE);
+
   coselect_selector_free(NULL);
   coselect_selector_free(a);
   coselect_selector_free(b);
