@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::calibrate::Fusion;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::math::{boundary_score, check_finite, check_log_probabilities, fused_logits, top_two};
+use crate::math::{
+    boundary_score, check_finite, check_log_probabilities, exp_shifted_in_place, fused_logits,
+    top_two,
+};
 
 /// Why a sample was picked for its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +135,7 @@ impl<const C: usize> Scorer<C> {
 
     /// [`Scorer::score_row`] without the input checks, for hosts that have
     /// validated a whole block already. Same arithmetic, same bits.
+    #[inline]
     pub fn score_row_unchecked(&self, fm: &[f32], sm: Option<&[f32]>, out: &mut [f32]) {
         // Seed scores for every class: softmax(z - log pi).
         fused_logits(fm, sm, self.fusion.a, self.fusion.b, out);
@@ -140,11 +144,7 @@ impl<const C: usize> Scorer<C> {
             *o -= lp;
             m = m.max(*o);
         }
-        let mut s = 0.0f32;
-        for o in out.iter_mut() {
-            *o = libm::expf(*o - m);
-            s += *o;
-        }
+        let s = exp_shifted_in_place(out, m);
         let inv = 1.0 / s;
         for o in out.iter_mut() {
             *o *= inv;

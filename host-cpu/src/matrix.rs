@@ -256,8 +256,12 @@ impl<'a> Matrix<'a> {
     /// Checks that row `i` holds finite log-probabilities.
     #[inline]
     pub(crate) fn check_log_probabilities(&self, i: usize, row: &[f32]) -> Result<()> {
-        self.check_finite(i, row)?;
+        // The core checks finiteness too: one pass on the good path, and the
+        // named error of `check_finite` only once something is wrong.
         coselect_core::math::check_log_probabilities(i as u64, row, self.cols).map_err(|e| {
+            if let Err(named) = self.check_finite(i, row) {
+                return named;
+            }
             let sum = match e {
                 coselect_core::Error::NotNormalized { sum, .. } => sum,
                 _ => f32::NAN,
