@@ -7,6 +7,7 @@
 //! cap), and finishes through the core's own [`round_robin`], so the
 //! selection rule exists once.
 
+use coselect_core::block::Lanes;
 use coselect_core::{round_robin, BoundedTopK, Entry, Pick};
 
 use crate::error::{Error, Result};
@@ -62,20 +63,21 @@ impl<const K: usize> ClassHeaps<K> {
         })
     }
 
-    /// Offers one row's per-class scores.
+    /// Offers a block's scores: `scores[c][j]` is class `c` of pool row
+    /// `rows[j]`; lanes past `rows.len()` are ignored.
     #[inline]
-    pub(crate) fn push(&mut self, index: u64, scores: &[f32]) {
-        for ((h, f), &s) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
-            // Equal to the floor still goes to the list: there the index
-            // decides.
-            if s < *f {
-                continue;
-            }
-            if h.push(Entry::new(s, index)) && h.len() == h.limit() {
-                *f = h.as_slice()[0].score;
+    pub(crate) fn push_block(&mut self, rows: &[usize], scores: &[Lanes]) {
+        for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
+            for (&s, &i) in lanes.iter().zip(rows) {
+                if s < *f {
+                    continue;
+                }
+                if h.push(Entry::new(s, i as u64)) && h.len() == h.limit() {
+                    *f = h.as_slice()[0].score;
+                }
             }
         }
-        self.pushed += 1;
+        self.pushed += rows.len() as u64;
     }
 
     pub(crate) fn merge(&mut self, other: &Self) {

@@ -7,15 +7,20 @@
 //!    every class has `seed_min` labels skips it);
 //! 2. one pass that scores every unlabeled row ([`Scorer`]), keeps the best
 //!    `k` per class, and, with a small model and human labels, collects the
-//!    co-decision candidates ([`candidacy_unchecked`]).
+//!    co-decision candidates ([`coselect_core::candidacy_unchecked`]).
+//!
+//! The scoring pass takes the unlabeled rows in blocks of [`LANES`], laid
+//! out class by class ([`coselect_core::block`]), so the per-row formulas
+//! run across rows in vector registers; the core's block functions give
+//! each row the bits its row function would.
 //!
 //! Every row is validated on the first pass that reads it, so a NaN is
 //! reported with its file, row and column before anything is selected.
 
-use coselect_core::math::{argmax, boundary_scores};
+use coselect_core::block::{self, Lanes, LANES};
+use coselect_core::math::NORMALIZATION_TOLERANCE;
 use coselect_core::{
-    candidacy_unchecked, flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel, Reason,
-    Scorer,
+    flexmatch_thresholds, CoDecider, Config, Entry, Pick, PseudoLabel, Reason, Scorer,
 };
 
 use crate::calibration::{calibrate, Calibration};
@@ -227,7 +232,6 @@ pub fn run_round(
             validate: prior.is_none(),
             all_boundary: !any_seed,
             codecide: pool.sm.is_some() && counts.iter().any(|&n| n > 0),
-            log_floor: config.co_floor.ln(),
         };
         let (queries, pseudo_labels) = match k_tier {
             256 => pass.run::<256>(&workers)?,
@@ -258,8 +262,6 @@ struct ScoringPass<'p, 'a> {
     /// the seed softmax it would compute and overwrite.
     all_boundary: bool,
     codecide: bool,
-    /// `ln(co_floor)`, for [`may_reach_floor`].
-    log_floor: f32,
 }
 
 /// A worker's co-decision state: what [`CoDecider`] keeps, with boxed
@@ -270,10 +272,58 @@ struct CoState {
     kept: Vec<Box<dyn TopList>>,
 }
 
+/// A block of up to [`LANES`] unlabeled rows in the core's
+/// structure-of-arrays form, and the scratch its formulas need.
+struct Block {
+    fm: Vec<Lanes>,
+    sm: Vec<Lanes>,
+    scores: Vec<Lanes>,
+    scratch: Vec<Lanes>,
+    /// The pool row of each lane.
+    rows: [usize; LANES],
+    /// Lanes filled.
+    len: usize,
+    /// Widening buffers for f16/bf16 rows.
+    fb: Vec<f32>,
+    sb: Vec<f32>,
+}
+
+impl Block {
+    fn new(classes: usize) -> Self {
+        let lanes = || vec![[0.0f32; LANES]; classes];
+        Block {
+            fm: lanes(),
+            sm: lanes(),
+            scores: lanes(),
+            scratch: lanes(),
+            rows: [0; LANES],
+            len: 0,
+            fb: vec![0.0; classes],
+            sb: vec![0.0; classes],
+        }
+    }
+
+    /// Copies row `i` of the pool into the next lane.
+    #[inline]
+    fn load(&mut self, pool: &Pool<'_>, i: usize) {
+        let j = self.len;
+        for (t, &v) in self.fm.iter_mut().zip(pool.fm.row(i, &mut self.fb)) {
+            t[j] = v;
+        }
+        if let Some(m) = &pool.sm {
+            for (t, &v) in self.sm.iter_mut().zip(m.row(i, &mut self.sb)) {
+                t[j] = v;
+            }
+        }
+        self.rows[j] = i;
+        self.len += 1;
+    }
+}
+
 struct WorkerState<const K: usize> {
     heaps: ClassHeaps<K>,
     co: Option<CoState>,
-    bufs: Vec<f32>,
+    block: Block,
 }
 
 impl ScoringPass<'_, '_> {
@@ -298,42 +348,21 @@ impl ScoringPass<'_, '_> {
             Ok(WorkerState {
                 heaps: ClassHeaps::<K>::new(classes, k)?,
                 co,
-                bufs: vec![0.0; 4 * classes],
+                block: Block::new(classes),
             })
         };
         let states = workers.pass(pool.fm.rows(), init, |st, range| {
-            let (fb, rest) = st.bufs.split_at_mut(classes);
-            let (sb, rest) = rest.split_at_mut(classes);
-            let (scores, scratch) = rest.split_at_mut(classes);
             for i in range {
                 if pool.labels.is_labeled(i) {
                     continue;
                 }
-                let fm = pool.fm.row(i, fb);
-                let sm = pool.sm.as_ref().map(|m| m.row(i, sb));
-                if self.validate {
-                    pool.check_row(i, fm, sm)?;
+                st.block.load(pool, i);
+                if st.block.len == LANES {
+                    self.score_block(st, co_conf, co_floor)?;
                 }
-                match sm {
-                    Some(sm) if self.all_boundary => boundary_scores(sm, scores),
-                    _ => self.scorer.score_row_unchecked(fm, sm, scores),
-                }
-                st.heaps.push(i as u64, scores);
-                if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
-                    co.unlabeled += 1;
-                    let cand = match may_reach_floor(fm, sm, self.temperature, self.log_floor) {
-                        true => candidacy_unchecked(fm, sm, self.temperature, scratch),
-                        false => None,
-                    };
-                    if let Some((c, conf)) = cand {
-                        if conf >= co_conf {
-                            co.sigma[c as usize] += 1;
-                        }
-                        if conf >= co_floor {
-                            co.kept[c as usize].offer(Entry::new(conf, i as u64));
-                        }
-                    }
-                }
+            }
+            if st.block.len > 0 {
+                self.score_block(st, co_conf, co_floor)?;
             }
             Ok(())
         })?;
@@ -365,30 +394,63 @@ impl ScoringPass<'_, '_> {
         };
         Ok((picks, pseudo))
     }
-}
 
-/// Whether a row can be a co-decision candidate with confidence at least
-/// `co_floor`; rows that cannot skip the softmax. Only rows reaching the
-/// floor affect the result (the counts need `co_confidence >= co_floor`, the
-/// kept lists `co_floor`), so skipping the others changes nothing. Two cheap
-/// certificates, each with a margin far above rounding:
-/// - the FM's logit for the small model's class `cs` is 0.05 below the FM's
-///   maximum (as the core computes them, `a * x` and `z - max`): then
-///   `expf(z_cs - max) < 0.952 < 1 = expf(0)`, so `p_f[cs] < max p_f`
-///   strictly and the models cannot agree on `cs`;
-/// - `L[cs] < ln(co_floor) - 0.01`: then `p_s[cs] < co_floor`, and the
-///   confidence `min(p_f, p_s)` is below the floor.
-#[inline]
-fn may_reach_floor(fm: &[f32], sm: &[f32], a: f32, log_floor: f32) -> bool {
-    let cs = argmax(sm);
-    if sm[cs] < log_floor - 0.01 {
-        return false;
+    /// Validates, scores, selects and co-decides the rows of the worker's
+    /// block, then empties it. Lanes past `len` hold stale rows and are
+    /// ignored.
+    fn score_block<const K: usize>(
+        &self,
+        st: &mut WorkerState<K>,
+        co_conf: f32,
+        co_floor: f32,
+    ) -> Result<()> {
+        let pool = self.pool;
+        let b = &mut st.block;
+        let n = b.len;
+        b.len = 0;
+        let sm = pool.sm.as_ref().map(|_| &b.sm[..]);
+        if self.validate {
+            let mut ok = block::finite(&b.fm);
+            if let Some(sm) = sm {
+                let finite = block::finite(sm);
+                let sum = block::sum_exp(sm);
+                for j in 0..LANES {
+                    ok[j] &= finite[j] && (sum[j] - 1.0).abs() <= NORMALIZATION_TOLERANCE;
+                }
+            }
+            // A bad lane is checked again row by row, which finds the same
+            // fault and names its column; lanes are in row order, so the
+            // first error is the lowest row.
+            for j in (0..n).filter(|&j| !ok[j]) {
+                let i = b.rows[j];
+                let fm = pool.fm.row(i, &mut b.fb);
+                let sm = pool.sm.as_ref().map(|m| m.row(i, &mut b.sb));
+                pool.check_row(i, fm, sm)?;
+            }
+        }
+        match sm {
+            Some(sm) if self.all_boundary => block::boundary_scores(sm, &mut b.scores),
+            _ => self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores),
+        }
+        st.heaps.push_block(&b.rows[..n], &b.scores);
+        if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
+            co.unlabeled += n as u64;
+            let (class, conf) = block::candidacy(&b.fm, sm, self.temperature, &mut b.scratch);
+            for j in 0..n {
+                if class[j] == block::NO_CLASS {
+                    continue;
+                }
+                let (c, conf) = (class[j] as usize, conf[j]);
+                if conf >= co_conf {
+                    co.sigma[c] += 1;
+                }
+                if conf >= co_floor {
+                    co.kept[c].offer(Entry::new(conf, b.rows[j] as u64));
+                }
+            }
+        }
+        Ok(())
     }
-    let mut m = f32::NEG_INFINITY;
-    for &x in fm {
-        m = m.max(a * x);
-    }
-    a * fm[cs] - m >= -0.05
 }
 
 /// The FlexMatch thresholds on the kept candidates, in [`CoDecider`]'s
@@ -418,39 +480,5 @@ pub fn reason_word(r: Reason) -> &'static str {
     match r {
         Reason::Seed => "seed",
         Reason::Boundary => "boundary",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every row the filter skips is one the core's candidacy would not
-    /// have counted, over rows crowded near both margins.
-    #[test]
-    fn skipped_rows_never_reach_the_floor() {
-        let mut s = 0x1234_5678_9abc_def1u64;
-        let mut rand = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        };
-        let (mut skipped, mut scratch) = (0, [0.0f32; 3]);
-        for i in 0..200_000 {
-            let a = [0.05f32, 0.7, 1.0, 3.0][i % 4];
-            let fm = [rand() * 0.2, rand() * 0.2, rand() * 4.0];
-            let mut sm = [rand() * 3.0, rand() * 0.1, rand() * 3.0];
-            let lse = coselect_core::math::log_sum_exp(&sm, 1.0);
-            sm.iter_mut().for_each(|v| *v -= lse);
-            let floor = 0.5f32;
-            if !may_reach_floor(&fm, &sm, a, floor.ln()) {
-                skipped += 1;
-                if let Some((_, conf)) = candidacy_unchecked(&fm, &sm, a, &mut scratch) {
-                    assert!(conf < floor, "{fm:?} {sm:?} {a}");
-                }
-            }
-        }
-        assert!(skipped > 10_000);
     }
 }
