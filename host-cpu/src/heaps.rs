@@ -68,6 +68,16 @@ impl<const K: usize> ClassHeaps<K> {
     #[inline]
     pub(crate) fn push_block(&mut self, rows: &[usize], scores: &[Lanes]) {
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
+            // Once the lists are full almost no block has a row for a class:
+            // one vector compare over the block settles it (stale lanes past
+            // `rows` can only cost a look at the rows).
+            let mut any = false;
+            for &s in lanes {
+                any |= s >= *f;
+            }
+            if !any {
+                continue;
+            }
             for (&s, &i) in lanes.iter().zip(rows) {
                 if s < *f {
                     continue;
