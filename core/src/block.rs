@@ -124,15 +124,20 @@ pub(crate) fn top_two(x: &[Lanes]) -> TopTwo {
     (best, first, second)
 }
 
-/// Lane by lane: [`crate::math::argmax`] (the lower class wins a tie) and
-/// the max itself.
+/// Lane by lane: [`crate::math::argmax`] of `scale * x` (the lower class
+/// wins a tie) and the max itself. `scale` is 1 or the temperature: the
+/// products are the values the row functions compare.
 #[inline]
-fn argmax(x: &[Lanes]) -> ([u32; LANES], Lanes) {
+fn argmax(x: &[Lanes], scale: f32) -> ([u32; LANES], Lanes) {
     let mut best = [0u32; LANES];
-    let mut max = x.first().copied().unwrap_or([f32::NEG_INFINITY; LANES]);
+    let mut max = match x.first() {
+        Some(row) => row.map(|v| scale * v),
+        None => [f32::NEG_INFINITY; LANES],
+    };
     for (c, row) in x.iter().enumerate().skip(1) {
         let c = c as u32;
         for ((b, m), &v) in best.iter_mut().zip(&mut max).zip(row) {
+            let v = scale * v;
             let above = mask(v > *m);
             *m = if v > *m { v } else { *m };
             *b = (c & above) | (*b & !above);
@@ -194,7 +199,8 @@ pub(crate) fn max(x: &[Lanes]) -> Lanes {
 /// the agreed class of row `j` ([`NO_CLASS`] when the FM at temperature
 /// multiplier `temperature` and the small model disagree) and `conf[j]` its
 /// confidence `min(p_f, p_s)` (unspecified for a non-candidate). `scratch`
-/// holds as many classes as `fm`.
+/// holds as many classes as `fm`. The same as [`agreement`] followed by
+/// [`fm_confidence`], which a host can run on the agreeing rows only.
 ///
 /// ```
 /// use coselect_core::block::{candidacy, LANES, NO_CLASS};
@@ -216,28 +222,57 @@ pub fn candidacy(
     temperature: f32,
     scratch: &mut [Lanes],
 ) -> ([u32; LANES], Lanes) {
+    let (class, ps) = agreement(fm, sm, temperature);
+    let pf = fm_confidence(fm, temperature, scratch);
+    let mut conf = [0.0f32; LANES];
+    for j in 0..LANES {
+        conf[j] = pf[j].min(ps[j]);
+    }
+    (class, conf)
+}
+
+/// The cheap half of [`candidacy`], lane by lane: the agreed class
+/// ([`NO_CLASS`] when the argmax of `temperature * fm` and that of `sm`
+/// differ) and the small model's probability `exp(sm[argmax])`. A row is a
+/// candidate of confidence at least `f` only if its class is agreed and this
+/// probability is at least `f`.
+///
+/// ```
+/// use coselect_core::block::{agreement, LANES, NO_CLASS};
+/// let mut fm = [[0.0f32; LANES]; 2];
+/// fm[1][0] = 1.0; // row 0: the FM says class 1, every other row class 0
+/// let sm = [[0.8f32.ln(); LANES], [0.2f32.ln(); LANES]];
+/// let (class, ps) = agreement(&fm, &sm, 2.0);
+/// assert_eq!((class[0], class[1]), (NO_CLASS, 0));
+/// assert!((ps[1] - 0.8).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
+    let (cf, _) = argmax(fm, temperature);
+    let (cs, ls) = argmax(sm, 1.0);
+    let mut class = [NO_CLASS; LANES];
+    let mut ps = [0.0f32; LANES];
+    for j in 0..LANES {
+        ps[j] = exp(ls[j]);
+        let agree = mask(cf[j] == cs[j]);
+        class[j] = (cf[j] & agree) | (NO_CLASS & !agree);
+    }
+    (class, ps)
+}
+
+/// The costly half of [`candidacy`], lane by lane: the FM's probability of
+/// its argmax, `1 / sum_c exp(z_c - max z)` with `z = temperature * fm` (the
+/// softmax entry whose term is `exp(0) = 1`). `scratch` holds as many
+/// classes as `fm`.
+#[inline]
+pub fn fm_confidence(fm: &[Lanes], temperature: f32, scratch: &mut [Lanes]) -> Lanes {
     for (z, x) in scratch.iter_mut().zip(fm) {
         for j in 0..LANES {
             z[j] = temperature * x[j];
         }
     }
     let z = &mut scratch[..fm.len()];
-    let (cf, mf) = argmax(z);
-    let (cs, _) = argmax(sm);
-    let s = exp_shifted(z, &mf);
-    // The small model's value at its argmax, picked without a branch.
-    let mut ls = [0.0f32; LANES];
-    for (c, row) in sm.iter().enumerate() {
-        for j in 0..LANES {
-            ls[j] = pick(mask(cs[j] == c as u32), row[j], ls[j]);
-        }
-    }
-    let mut class = [NO_CLASS; LANES];
-    let mut conf = [0.0f32; LANES];
-    for j in 0..LANES {
-        conf[j] = (1.0 / s[j]).min(exp(ls[j]));
-        let agree = mask(cf[j] == cs[j]);
-        class[j] = (cf[j] & agree) | (NO_CLASS & !agree);
-    }
-    (class, conf)
+    let (_, m) = argmax(z, 1.0);
+    let s = exp_shifted(z, &m);
+    s.map(|s| 1.0 / s)
 }

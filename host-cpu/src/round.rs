@@ -270,6 +270,42 @@ struct CoState {
     sigma: Vec<u64>,
     unlabeled: u64,
     kept: Vec<Box<dyn TopList>>,
+    /// Rows that may reach the floor, waiting for their FM softmax.
+    pending: Pending,
+}
+
+/// Up to [`LANES`] co-decision candidates in block form.
+struct Pending {
+    fm: Vec<Lanes>,
+    rows: [usize; LANES],
+    class: [u32; LANES],
+    /// The small model's probability of the agreed class.
+    ps: Lanes,
+    len: usize,
+}
+
+impl CoState {
+    /// Confidence `min(p_f, p_s)` of the pending rows (the core's
+    /// [`block::candidacy`] in two halves), counted and kept as
+    /// [`CoDecider`] does; empties the pending block.
+    fn decide(&mut self, temperature: f32, scratch: &mut [Lanes], co_conf: f32, co_floor: f32) {
+        let p = &mut self.pending;
+        if p.len == 0 {
+            return;
+        }
+        let pf = block::fm_confidence(&p.fm, temperature, scratch);
+        let lanes = pf.iter().zip(&p.ps).zip(&p.class).zip(&p.rows);
+        for (((pf, ps), &c), &row) in lanes.take(p.len) {
+            let (c, conf) = (c as usize, pf.min(*ps));
+            if conf >= co_conf {
+                self.sigma[c] += 1;
+            }
+            if conf >= co_floor {
+                self.kept[c].offer(Entry::new(conf, row as u64));
+            }
+        }
+        p.len = 0;
+    }
 }
 
 /// A block of up to [`LANES`] unlabeled rows in the core's
@@ -341,6 +377,13 @@ impl ScoringPass<'_, '_> {
                     sigma: vec![0; classes],
                     unlabeled: 0,
                     kept,
+                    pending: Pending {
+                        fm: vec![[0.0; LANES]; classes],
+                        rows: [0; LANES],
+                        class: [0; LANES],
+                        ps: [0.0; LANES],
+                        len: 0,
+                    },
                 })
             } else {
                 None
@@ -361,10 +404,7 @@ impl ScoringPass<'_, '_> {
                     self.score_block(st, co_conf, co_floor)?;
                 }
             }
-            if st.block.len > 0 {
-                self.score_block(st, co_conf, co_floor)?;
-            }
-            Ok(())
+            self.flush(st, co_conf, co_floor)
         })?;
         let mut states = states.into_iter();
         let mut acc = match states.next() {
@@ -435,19 +475,39 @@ impl ScoringPass<'_, '_> {
         st.heaps.push_block(&b.rows[..n], &b.scores);
         if let (Some(co), Some(sm)) = (st.co.as_mut(), sm) {
             co.unlabeled += n as u64;
-            let (class, conf) = block::candidacy(&b.fm, sm, self.temperature, &mut b.scratch);
-            for j in 0..n {
-                if class[j] == block::NO_CLASS {
-                    continue;
+            // Only a row whose models agree with `p_s >= co_floor` can reach
+            // the floor (`min(p_f, p_s)`), and `co_confidence >= co_floor`,
+            // so only those need the FM softmax: they wait in a second block.
+            let (class, ps) = block::agreement(&b.fm, sm, self.temperature);
+            for j in (0..n).filter(|&j| class[j] != block::NO_CLASS && ps[j] >= co_floor) {
+                let k = co.pending.len;
+                for (t, f) in co.pending.fm.iter_mut().zip(&b.fm) {
+                    t[k] = f[j];
                 }
-                let (c, conf) = (class[j] as usize, conf[j]);
-                if conf >= co_conf {
-                    co.sigma[c] += 1;
-                }
-                if conf >= co_floor {
-                    co.kept[c].offer(Entry::new(conf, b.rows[j] as u64));
+                co.pending.rows[k] = b.rows[j];
+                co.pending.class[k] = class[j];
+                co.pending.ps[k] = ps[j];
+                co.pending.len += 1;
+                if co.pending.len == LANES {
+                    co.decide(self.temperature, &mut b.scratch, co_conf, co_floor);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The end of a worker's chunk: scores what its blocks still hold.
+    fn flush<const K: usize>(
+        &self,
+        st: &mut WorkerState<K>,
+        co_conf: f32,
+        co_floor: f32,
+    ) -> Result<()> {
+        if st.block.len > 0 {
+            self.score_block(st, co_conf, co_floor)?;
+        }
+        if let Some(co) = st.co.as_mut() {
+            co.decide(self.temperature, &mut st.block.scratch, co_conf, co_floor);
         }
         Ok(())
     }
