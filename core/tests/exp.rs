@@ -65,11 +65,12 @@ fn special_values() {
 #[test]
 fn monotone_on_a_fine_grid() {
     let mut prev = 0.0f32;
+    let step = if cfg!(miri) { 1.0 / 16.0 } else { 1.0 / 1024.0 };
     let mut x = -105.0f32;
     while x < 89.0 {
         let y = exp(x);
         assert!(y >= prev, "exp not monotone at {x}");
         prev = y;
-        x += 1.0 / 1024.0;
+        x += step;
     }
 }
