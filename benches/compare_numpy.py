@@ -16,9 +16,9 @@ What it does, in one run:
 2. Runs `coselect select` on them and checks that the numpy version below
    selects exactly the same query indices, in the same order. The
    pseudo-labels are compared as sets: the numpy softmax rounds differently
-   from the core's (np.exp vs libm's expf, division vs multiplication by the
-   inverse), which can move a row across a threshold, so their agreement is
-   printed rather than required.
+   from the core's (np.exp vs the core's own f32 exp, division vs
+   multiplication by the inverse), which can move a row across a threshold, so
+   their agreement is printed rather than required.
 3. Times both from files to result, best of --repeat: the coselect process
    (start, memory-mapped read, validation, scoring, selection, co-decision,
    JSON output) and numpy (np.load, the same validation and math). Prints

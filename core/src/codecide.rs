@@ -25,7 +25,9 @@ use heapless::Vec;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::math::{argmax, check_finite, check_log_probabilities, fused_softmax};
+use crate::math::{
+    argmax, check_finite, check_log_probabilities, exp, exp_shifted_in_place, fused_logits,
+};
 use crate::topk::{BoundedTopK, Entry};
 
 /// A co-decided pseudo-label.
@@ -76,6 +78,11 @@ pub fn candidacy(
 }
 
 /// [`candidacy`] without input checks; same arithmetic.
+///
+/// The FM's class is the argmax of its logits `a_t * S` (lower index on a
+/// tie), which is the argmax of `p_f`; its probability is
+/// `1 / sum_i exp(z_i - max z)` (the softmax entry whose term is `exp(0) =
+/// 1`), so a row whose argmaxes differ costs no exponential at all.
 #[inline]
 pub fn candidacy_unchecked(
     fm: &[f32],
@@ -83,13 +90,14 @@ pub fn candidacy_unchecked(
     temperature: f32,
     scratch: &mut [f32],
 ) -> Option<(u32, f32)> {
-    fused_softmax(fm, None, temperature, 0.0, scratch);
+    fused_logits(fm, None, temperature, 0.0, scratch);
     let cf = argmax(scratch);
     let cs = argmax(sm);
     if cf != cs {
         return None;
     }
-    let conf = scratch[cf].min(libm::expf(sm[cs]));
+    let s = exp_shifted_in_place(scratch, scratch[cf]);
+    let conf = (1.0 / s).min(exp(sm[cs]));
     Some((cf as u32, conf))
 }
 

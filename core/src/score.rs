@@ -13,10 +13,14 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::block::{self, Lanes, LANES};
 use crate::calibrate::Fusion;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::math::{boundary_score, check_finite, check_log_probabilities, fused_logits, top_two};
+use crate::math::{
+    boundary_score, check_finite, check_log_probabilities, exp_shifted_in_place, fused_logits,
+    top_two,
+};
 
 /// Why a sample was picked for its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +136,7 @@ impl<const C: usize> Scorer<C> {
 
     /// [`Scorer::score_row`] without the input checks, for hosts that have
     /// validated a whole block already. Same arithmetic, same bits.
+    #[inline]
     pub fn score_row_unchecked(&self, fm: &[f32], sm: Option<&[f32]>, out: &mut [f32]) {
         // Seed scores for every class: softmax(z - log pi).
         fused_logits(fm, sm, self.fusion.a, self.fusion.b, out);
@@ -140,11 +145,7 @@ impl<const C: usize> Scorer<C> {
             *o -= lp;
             m = m.max(*o);
         }
-        let mut s = 0.0f32;
-        for o in out.iter_mut() {
-            *o = libm::expf(*o - m);
-            s += *o;
-        }
+        let s = exp_shifted_in_place(out, m);
         let inv = 1.0 / s;
         for o in out.iter_mut() {
             *o *= inv;
@@ -154,6 +155,65 @@ impl<const C: usize> Scorer<C> {
             for (c, o) in out.iter_mut().enumerate() {
                 if self.modes[c] == Reason::Boundary {
                     *o = boundary_score(sm, c, top);
+                }
+            }
+        }
+    }
+}
+
+impl<const C: usize> Scorer<C> {
+    /// [`Scorer::score_row_unchecked`] for a block of rows in
+    /// structure-of-arrays form (see [`crate::block`]): `fm[c][j]` is class
+    /// `c` of row `j`, and so are `sm` and `out`. Every lane gets the bits
+    /// its row would.
+    ///
+    /// ```
+    /// use coselect_core::block::{Lanes, LANES};
+    /// use coselect_core::{Config, Fusion, Scorer};
+    /// let cfg = Config::new(2, 1)?;
+    /// let scorer = Scorer::<2>::new(&cfg, &[0, 0], Fusion::default(), &[0.5f32.ln(); 2])?;
+    /// let fm: [Lanes; 2] = [[3.0; LANES], [0.0; LANES]];
+    /// let mut out = [[0.0; LANES]; 2];
+    /// scorer.score_block_unchecked(&fm, None, &mut out);
+    /// let mut row = [0.0; 2];
+    /// scorer.score_row_unchecked(&[3.0, 0.0], None, &mut row);
+    /// assert_eq!([out[0][7], out[1][7]], row);
+    /// # Ok::<(), coselect_core::Error>(())
+    /// ```
+    #[inline]
+    pub fn score_block_unchecked(&self, fm: &[Lanes], sm: Option<&[Lanes]>, out: &mut [Lanes]) {
+        let classes = self.modes.len();
+        let out = &mut out[..classes];
+        let (a, b) = (self.fusion.a, self.fusion.b);
+        for (c, (o, x)) in out.iter_mut().zip(fm).enumerate() {
+            let lp = self.log_prior[c];
+            match sm {
+                Some(sm) => {
+                    let y = &sm[c];
+                    for j in 0..LANES {
+                        o[j] = a * x[j] + b * y[j] - lp;
+                    }
+                }
+                None => {
+                    for j in 0..LANES {
+                        o[j] = a * x[j] - lp;
+                    }
+                }
+            }
+        }
+        let m = block::max(out);
+        let s = block::exp_shifted(out, &m);
+        let inv = s.map(|s| 1.0 / s);
+        for o in out.iter_mut() {
+            for j in 0..LANES {
+                o[j] *= inv[j];
+            }
+        }
+        if let (true, Some(sm)) = (self.any_boundary, sm) {
+            let top = block::top_two(&sm[..classes]);
+            for (c, (o, row)) in out.iter_mut().zip(sm).enumerate() {
+                if self.modes[c] == Reason::Boundary {
+                    block::boundary_class(row, c, &top, o);
                 }
             }
         }

@@ -32,6 +32,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry; `-0.0` is stored as `+0.0` so equal scores compare equal.
+    #[inline]
     pub fn new(score: f32, index: u64) -> Self {
         Entry {
             score: score + 0.0,
@@ -41,6 +42,7 @@ impl Entry {
 
     /// The total order of coselect: `Greater` means better (higher score,
     /// then lower index). Scores are finite, so `total_cmp` agrees with `<`.
+    #[inline]
     pub fn rank_cmp(&self, other: &Entry) -> Ordering {
         self.score
             .total_cmp(&other.score)
@@ -48,6 +50,7 @@ impl Entry {
     }
 
     /// Whether `self` ranks strictly before `other`.
+    #[inline]
     pub fn is_better_than(&self, other: &Entry) -> bool {
         self.rank_cmp(other) == Ordering::Greater
     }

@@ -7,6 +7,7 @@
 //! cap), and finishes through the core's own [`round_robin`], so the
 //! selection rule exists once.
 
+use coselect_core::block::Lanes;
 use coselect_core::{round_robin, BoundedTopK, Entry, Pick};
 
 use crate::error::{Error, Result};
@@ -40,6 +41,11 @@ pub(crate) fn tier(tiers: &[usize], n: usize, what: &'static str) -> Result<usiz
 /// inlines.
 pub(crate) struct ClassHeaps<const K: usize> {
     heaps: Vec<Box<BoundedTopK<K>>>,
+    /// Per class, the score of the worst kept entry once the list is full
+    /// (`-inf` before): a score below it cannot enter, which most rows of a
+    /// large pool learn from one compare on contiguous memory instead of a
+    /// visit to each class's boxed list.
+    floor: Vec<f32>,
     pushed: u64,
 }
 
@@ -50,16 +56,39 @@ impl<const K: usize> ClassHeaps<K> {
             let h = BoundedTopK::<K>::new(k).map_err(Error::core("selector"))?;
             heaps.push(Box::new(h));
         }
-        Ok(ClassHeaps { heaps, pushed: 0 })
+        Ok(ClassHeaps {
+            heaps,
+            floor: vec![f32::NEG_INFINITY; classes],
+            pushed: 0,
+        })
     }
 
-    /// Offers one row's per-class scores.
+    /// Offers a block's scores: `scores[c][j]` is class `c` of the row
+    /// selected as `rows[j]` (its pool row or the caller's id); lanes past
+    /// `rows.len()` are ignored.
     #[inline]
-    pub(crate) fn push(&mut self, index: u64, scores: &[f32]) {
-        for (h, &s) in self.heaps.iter_mut().zip(scores) {
-            h.push(Entry::new(s, index));
+    pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
+        for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
+            // Once the lists are full almost no block has a row for a class:
+            // one vector compare over the block settles it (stale lanes past
+            // `rows` can only cost a look at the rows).
+            let mut any = false;
+            for &s in lanes {
+                any |= s >= *f;
+            }
+            if !any {
+                continue;
+            }
+            for (&s, &i) in lanes.iter().zip(rows) {
+                if s < *f {
+                    continue;
+                }
+                if h.push(Entry::new(s, i)) && h.len() == h.limit() {
+                    *f = h.as_slice()[0].score;
+                }
+            }
         }
-        self.pushed += 1;
+        self.pushed += rows.len() as u64;
     }
 
     /// Rows offered so far.
@@ -75,17 +104,28 @@ impl<const K: usize> ClassHeaps<K> {
     /// Rebuilds a state from its lists, as a decoder does; the caller has
     /// checked that each list holds at most `k` entries, so none is lost.
     pub(crate) fn restore<'e>(&mut self, lists: impl Iterator<Item = &'e [Entry]>, pushed: u64) {
-        for (h, list) in self.heaps.iter_mut().zip(lists) {
+        for ((h, f), list) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(lists) {
             for &e in list {
                 h.push(e);
+            }
+            if h.len() == h.limit() && h.limit() > 0 {
+                *f = h.as_slice()[0].score;
             }
         }
         self.pushed = pushed;
     }
 
     pub(crate) fn merge(&mut self, other: &Self) {
-        for (h, o) in self.heaps.iter_mut().zip(other.heaps.iter()) {
+        for ((h, f), o) in self
+            .heaps
+            .iter_mut()
+            .zip(self.floor.iter_mut())
+            .zip(&other.heaps)
+        {
             h.merge(o);
+            if h.len() == h.limit() && h.limit() > 0 {
+                *f = h.as_slice()[0].score;
+            }
         }
         self.pushed += other.pushed;
     }

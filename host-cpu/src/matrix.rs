@@ -193,6 +193,16 @@ impl<'a> Matrix<'a> {
     /// (at least `cols` long) otherwise. `i` must be below `rows`.
     #[inline]
     pub fn row<'s>(&'s self, i: usize, buf: &'s mut [f32]) -> &'s [f32] {
+        // The f32 case is a slice and inlines into the caller's loop; the
+        // decoding cases stay out of line so they do not stop that.
+        match self.data {
+            Data::F32(v) => &v[i * self.stride..i * self.stride + self.cols],
+            _ => self.widen_row(i, buf),
+        }
+    }
+
+    #[inline(never)]
+    fn widen_row<'s>(&'s self, i: usize, buf: &'s mut [f32]) -> &'s [f32] {
         let c = self.cols;
         let r = i * self.stride..i * self.stride + c;
         let out = &mut buf[..c];
@@ -256,8 +266,12 @@ impl<'a> Matrix<'a> {
     /// Checks that row `i` holds finite log-probabilities.
     #[inline]
     pub(crate) fn check_log_probabilities(&self, i: usize, row: &[f32]) -> Result<()> {
-        self.check_finite(i, row)?;
+        // The core checks finiteness too: one pass on the good path, and the
+        // named error of `check_finite` only once something is wrong.
         coselect_core::math::check_log_probabilities(i as u64, row, self.cols).map_err(|e| {
+            if let Err(named) = self.check_finite(i, row) {
+                return named;
+            }
             let sum = match e {
                 coselect_core::Error::NotNormalized { sum, .. } => sum,
                 _ => f32::NAN,

@@ -177,7 +177,7 @@ impl PartialRound {
             }
             _ => {}
         }
-        let mut bufs = vec![0.0f32; 4 * classes];
+        let mut bufs = vec![0.0f32; 2 * classes];
         let (fb, sb) = bufs.split_at_mut(classes);
         for i in 0..fm.rows() {
             fm.check_finite(i, fm.row(i, fb))?;
@@ -187,7 +187,8 @@ impl PartialRound {
         }
         let mut pass = ScoringPass::new(&self.plan, fm, sm, Rows::Ids(ids))?;
         pass.validate = false;
-        with_state!(&mut self.state, s => pass.score_rows(s, &mut bufs, 0..fm.rows()))
+        let mut block = crate::round::Block::new(classes);
+        with_state!(&mut self.state, s => pass.score_rows(s, &mut block, 0..fm.rows()))
     }
 
     /// Adds the rows of `other`, a state under the same plan. Shards must

@@ -7,15 +7,19 @@
 //!    every class has `seed_min` labels skips it);
 //! 2. one pass that scores every unlabeled row ([`Scorer`]), keeps the best
 //!    `k` per class, and, with a small model and human labels, collects the
-//!    co-decision candidates ([`candidacy_unchecked`]).
+//!    co-decision candidates ([`coselect_core::candidacy_unchecked`]).
+//!
+//! The scoring pass takes the unlabeled rows in blocks of [`LANES`], laid
+//! out class by class ([`coselect_core::block`]), so the per-row formulas
+//! run across rows in vector registers; the core's block functions give
+//! each row the bits its row function would.
 //!
 //! Every row is validated on the first pass that reads it, so a NaN is
 //! reported with its file, row and column before anything is selected.
 
-use coselect_core::math::{argmax, boundary_scores};
-use coselect_core::{
-    candidacy_unchecked, flexmatch_thresholds, Config, Entry, Pick, PseudoLabel, Reason, Scorer,
-};
+use coselect_core::block::{self, Lanes, LANES};
+use coselect_core::math::NORMALIZATION_TOLERANCE;
+use coselect_core::{flexmatch_thresholds, Config, Entry, Pick, PseudoLabel, Reason, Scorer};
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
@@ -249,16 +253,26 @@ pub(crate) struct ScoringPass<'p, 'a> {
     /// the seed softmax it would compute and overwrite.
     all_boundary: bool,
     codecide: bool,
-    /// `ln(co_floor)`, for [`may_reach_floor`].
-    log_floor: f32,
 }
 
-/// A worker's co-decision state: what [`coselect_core::CoDecider`] keeps, with boxed
-/// per-class lists so any cap fits.
+/// A worker's co-decision state: what [`coselect_core::CoDecider`] keeps,
+/// with boxed per-class lists so any cap fits.
 pub(crate) struct CoState {
     pub(crate) sigma: Vec<u64>,
     pub(crate) unlabeled: u64,
     pub(crate) kept: Vec<Box<dyn TopList>>,
+    /// Rows that may reach the floor, waiting for their FM softmax.
+    pending: Pending,
+}
+
+/// Up to [`LANES`] co-decision candidates in block form.
+struct Pending {
+    fm: Vec<Lanes>,
+    index: [u64; LANES],
+    class: [u32; LANES],
+    /// The small model's probability of the agreed class.
+    ps: Lanes,
+    len: usize,
 }
 
 impl CoState {
@@ -267,9 +281,17 @@ impl CoState {
             sigma: vec![0; classes],
             unlabeled: 0,
             kept: (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?,
+            pending: Pending {
+                fm: vec![[0.0; LANES]; classes],
+                index: [0; LANES],
+                class: [0; LANES],
+                ps: [0.0; LANES],
+                len: 0,
+            },
         })
     }
 
+    /// Adds another worker's counts and kept candidates (both flushed).
     fn merge(&mut self, other: &CoState) {
         for (x, y) in self.sigma.iter_mut().zip(&other.sigma) {
             *x += y;
@@ -281,10 +303,34 @@ impl CoState {
             }
         }
     }
+
+    /// Confidence `min(p_f, p_s)` of the pending rows (the core's
+    /// [`block::candidacy`] in two halves), counted and kept as
+    /// [`coselect_core::CoDecider`] does; empties the pending block.
+    fn decide(&mut self, temperature: f32, scratch: &mut [Lanes], co_conf: f32, co_floor: f32) {
+        let p = &mut self.pending;
+        if p.len == 0 {
+            return;
+        }
+        let pf = block::fm_confidence(&p.fm, temperature, scratch);
+        let lanes = pf.iter().zip(&p.ps).zip(&p.class).zip(&p.index);
+        for (((pf, ps), &c), &index) in lanes.take(p.len) {
+            let (c, conf) = (c as usize, pf.min(*ps));
+            if conf >= co_conf {
+                self.sigma[c] += 1;
+            }
+            if conf >= co_floor {
+                self.kept[c].offer(Entry::new(conf, index));
+            }
+        }
+        p.len = 0;
+    }
 }
 
 /// The mergeable state of a scoring pass over some of the pool's rows: the
 /// best `k` per class (`K` the tier of `k`) and the co-decision candidates.
+/// Between calls of [`ScoringPass::score_rows`] nothing is pending, so a
+/// state can be merged, serialised or finished at any time.
 pub(crate) struct PartialState<const K: usize> {
     pub(crate) heaps: ClassHeaps<K>,
     pub(crate) co: Option<CoState>,
@@ -322,6 +368,59 @@ impl<const K: usize> PartialState<K> {
     }
 }
 
+/// A block of up to [`LANES`] unlabeled rows in the core's
+/// structure-of-arrays form, and the scratch its formulas need.
+pub(crate) struct Block {
+    fm: Vec<Lanes>,
+    sm: Vec<Lanes>,
+    scores: Vec<Lanes>,
+    scratch: Vec<Lanes>,
+    /// The row of each lane in the matrices read (errors name it).
+    rows: [usize; LANES],
+    /// The index each lane is selected under: its pool row, or the
+    /// caller's id.
+    index: [u64; LANES],
+    /// Lanes filled.
+    len: usize,
+    /// Widening buffers for f16/bf16 rows.
+    fb: Vec<f32>,
+    sb: Vec<f32>,
+}
+
+impl Block {
+    pub(crate) fn new(classes: usize) -> Self {
+        let lanes = || vec![[0.0f32; LANES]; classes];
+        Block {
+            fm: lanes(),
+            sm: lanes(),
+            scores: lanes(),
+            scratch: lanes(),
+            rows: [0; LANES],
+            index: [0; LANES],
+            len: 0,
+            fb: vec![0.0; classes],
+            sb: vec![0.0; classes],
+        }
+    }
+
+    /// Copies row `i` of the matrices into the next lane.
+    #[inline]
+    fn load(&mut self, fm: &Matrix<'_>, sm: Option<&Matrix<'_>>, i: usize, index: u64) {
+        let j = self.len;
+        for (t, &v) in self.fm.iter_mut().zip(fm.row(i, &mut self.fb)) {
+            t[j] = v;
+        }
+        if let Some(m) = sm {
+            for (t, &v) in self.sm.iter_mut().zip(m.row(i, &mut self.sb)) {
+                t[j] = v;
+            }
+        }
+        self.rows[j] = i;
+        self.index[j] = index;
+        self.len += 1;
+    }
+}
+
 impl<'p, 'a> ScoringPass<'p, 'a> {
     pub(crate) fn new(
         plan: &'p RoundPlan,
@@ -345,20 +444,14 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
             validate: true,
             all_boundary: !plan.any_seed(),
             codecide: sm.is_some() && plan.codecides(),
-            log_floor: plan.config.co_floor.ln(),
         })
     }
 
     fn run<const K: usize>(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
         let classes = self.fm.cols();
-        let init = || {
-            Ok((
-                PartialState::<K>::new(self.plan)?,
-                vec![0.0f32; 4 * classes],
-            ))
-        };
-        let states = workers.pass(self.fm.rows(), init, |(st, bufs), range| {
-            self.score_rows(st, bufs, range)
+        let init = || Ok((PartialState::<K>::new(self.plan)?, Block::new(classes)));
+        let states = workers.pass(self.fm.rows(), init, |(st, block), range| {
+            self.score_rows(st, block, range)
         })?;
         let mut states = states.into_iter();
         let mut acc = match states.next() {
@@ -371,80 +464,91 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         acc.finish(self.plan)
     }
 
-    /// Scores `range` into `st`; `bufs` holds `4 * classes` floats.
+    /// Scores `range` (rows of the pass's matrices) into `st`, in blocks;
+    /// returns with nothing pending.
     pub(crate) fn score_rows<const K: usize>(
         &self,
         st: &mut PartialState<K>,
-        bufs: &mut [f32],
+        block: &mut Block,
         range: std::ops::Range<usize>,
     ) -> Result<()> {
-        let classes = self.fm.cols();
-        let temperature = self.plan.calibration.temperature;
-        let (co_conf, co_floor) = (self.plan.config.co_confidence, self.plan.config.co_floor);
-        let (fb, rest) = bufs.split_at_mut(classes);
-        let (sb, rest) = rest.split_at_mut(classes);
-        let (scores, scratch) = rest.split_at_mut(classes);
         for i in range {
             let index = match self.rows {
                 Rows::Pool(labels) if labels.is_labeled(i) => continue,
                 Rows::Pool(_) => i as u64,
                 Rows::Ids(ids) => ids[i],
             };
-            let fm = self.fm.row(i, fb);
-            let sm = self.sm.map(|m| m.row(i, sb));
-            if self.validate {
-                self.fm.check_finite(i, fm)?;
-                if let (Some(m), Some(r)) = (self.sm, sm) {
-                    m.check_log_probabilities(i, r)?;
+            block.load(self.fm, self.sm, i, index);
+            if block.len == LANES {
+                self.score_block(st, block)?;
+            }
+        }
+        if block.len > 0 {
+            self.score_block(st, block)?;
+        }
+        let temperature = self.plan.calibration.temperature;
+        let c = &self.plan.config;
+        if let Some(co) = st.co.as_mut() {
+            co.decide(temperature, &mut block.scratch, c.co_confidence, c.co_floor);
+        }
+        Ok(())
+    }
+
+    /// Validates, scores, selects and co-decides the rows of the block,
+    /// then empties it. Lanes past `len` hold stale rows and are ignored.
+    fn score_block<const K: usize>(&self, st: &mut PartialState<K>, b: &mut Block) -> Result<()> {
+        let (co_conf, co_floor) = (self.plan.config.co_confidence, self.plan.config.co_floor);
+        let temperature = self.plan.calibration.temperature;
+        let n = b.len;
+        b.len = 0;
+        let sm = self.sm.map(|_| &b.sm[..]);
+        if self.validate {
+            let mut ok = block::finite(&b.fm);
+            if let Some(sm) = sm {
+                let finite = block::finite(sm);
+                let sum = block::sum_exp(sm);
+                for j in 0..LANES {
+                    ok[j] &= finite[j] && (sum[j] - 1.0).abs() <= NORMALIZATION_TOLERANCE;
                 }
             }
-            match sm {
-                Some(sm) if self.all_boundary => boundary_scores(sm, scores),
-                _ => self.scorer.score_row_unchecked(fm, sm, scores),
+            // A bad lane is checked again row by row, which finds the same
+            // fault and names its column; lanes are in row order, so the
+            // first error is the lowest row.
+            for j in (0..n).filter(|&j| !ok[j]) {
+                let i = b.rows[j];
+                self.fm.check_finite(i, self.fm.row(i, &mut b.fb))?;
+                if let Some(m) = self.sm {
+                    m.check_log_probabilities(i, m.row(i, &mut b.sb))?;
+                }
             }
-            st.heaps.push(index, scores);
-            if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
-                co.unlabeled += 1;
-                let cand = match may_reach_floor(fm, sm, temperature, self.log_floor) {
-                    true => candidacy_unchecked(fm, sm, temperature, scratch),
-                    false => None,
-                };
-                if let Some((c, conf)) = cand {
-                    if conf >= co_conf {
-                        co.sigma[c as usize] += 1;
-                    }
-                    if conf >= co_floor {
-                        co.kept[c as usize].offer(Entry::new(conf, index));
-                    }
+        }
+        match sm {
+            Some(sm) if self.all_boundary => block::boundary_scores(sm, &mut b.scores),
+            _ => self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores),
+        }
+        st.heaps.push_block(&b.index[..n], &b.scores);
+        if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
+            co.unlabeled += n as u64;
+            // Only a row whose models agree with `p_s >= co_floor` can reach
+            // the floor (`min(p_f, p_s)`), and `co_confidence >= co_floor`,
+            // so only those need the FM softmax: they wait in a second block.
+            let (class, ps) = block::agreement(&b.fm, sm, temperature);
+            for j in (0..n).filter(|&j| class[j] != block::NO_CLASS && ps[j] >= co_floor) {
+                let k = co.pending.len;
+                for (t, f) in co.pending.fm.iter_mut().zip(&b.fm) {
+                    t[k] = f[j];
+                }
+                co.pending.index[k] = b.index[j];
+                co.pending.class[k] = class[j];
+                co.pending.ps[k] = ps[j];
+                co.pending.len += 1;
+                if co.pending.len == LANES {
+                    co.decide(temperature, &mut b.scratch, co_conf, co_floor);
                 }
             }
         }
         Ok(())
     }
-}
-
-/// Whether a row can be a co-decision candidate with confidence at least
-/// `co_floor`; rows that cannot skip the softmax. Only rows reaching the
-/// floor affect the result (the counts need `co_confidence >= co_floor`, the
-/// kept lists `co_floor`), so skipping the others changes nothing. Two cheap
-/// certificates, each with a margin far above rounding:
-/// - the FM's logit for the small model's class `cs` is 0.05 below the FM's
-///   maximum (as the core computes them, `a * x` and `z - max`): then
-///   `expf(z_cs - max) < 0.952 < 1 = expf(0)`, so `p_f[cs] < max p_f`
-///   strictly and the models cannot agree on `cs`;
-/// - `L[cs] < ln(co_floor) - 0.01`: then `p_s[cs] < co_floor`, and the
-///   confidence `min(p_f, p_s)` is below the floor.
-#[inline]
-fn may_reach_floor(fm: &[f32], sm: &[f32], a: f32, log_floor: f32) -> bool {
-    let cs = argmax(sm);
-    if sm[cs] < log_floor - 0.01 {
-        return false;
-    }
-    let mut m = f32::NEG_INFINITY;
-    for &x in fm {
-        m = m.max(a * x);
-    }
-    a * fm[cs] - m >= -0.05
 }
 
 /// The FlexMatch thresholds on the kept candidates, in [`coselect_core::CoDecider`]'s
@@ -474,39 +578,5 @@ pub fn reason_word(r: Reason) -> &'static str {
     match r {
         Reason::Seed => "seed",
         Reason::Boundary => "boundary",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every row the filter skips is one the core's candidacy would not
-    /// have counted, over rows crowded near both margins.
-    #[test]
-    fn skipped_rows_never_reach_the_floor() {
-        let mut s = 0x1234_5678_9abc_def1u64;
-        let mut rand = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32
-        };
-        let (mut skipped, mut scratch) = (0, [0.0f32; 3]);
-        for i in 0..200_000 {
-            let a = [0.05f32, 0.7, 1.0, 3.0][i % 4];
-            let fm = [rand() * 0.2, rand() * 0.2, rand() * 4.0];
-            let mut sm = [rand() * 3.0, rand() * 0.1, rand() * 3.0];
-            let lse = coselect_core::math::log_sum_exp(&sm, 1.0);
-            sm.iter_mut().for_each(|v| *v -= lse);
-            let floor = 0.5f32;
-            if !may_reach_floor(&fm, &sm, a, floor.ln()) {
-                skipped += 1;
-                if let Some((_, conf)) = candidacy_unchecked(&fm, &sm, a, &mut scratch) {
-                    assert!(conf < floor, "{fm:?} {sm:?} {a}");
-                }
-            }
-        }
-        assert!(skipped > 10_000);
     }
 }

@@ -1,0 +1,278 @@
+//! The row formulas on blocks of [`LANES`] rows at once, for hosts that
+//! score large pools.
+//!
+//! A block is stored structure-of-arrays: `x[c][j]` is class `c` of the
+//! block's row `j`. Every reduction over the classes of a row (max, top two,
+//! argmax, the softmax sum) then becomes an element-wise operation across
+//! the lanes, taken class by class in index order: the compiler vectorises
+//! it across rows, and each lane performs exactly the operations, in the same
+//! order, as the row function it mirrors in [`crate::math`],
+//! [`crate::Scorer`] and [`crate::candidacy_unchecked`]. So a block gives
+//! the same bits as its rows one by one (tested in `tests/block.rs`), and
+//! per-row formulas still exist once as arithmetic: the shared pieces
+//! ([`crate::math::exp`], [`crate::math::boundary_score`]'s rule) are the
+//! same functions.
+//!
+//! Lanes past the rows a host has are computed on whatever they hold and
+//! ignored by the host; nothing here fails on any value.
+//!
+//! ```
+//! use coselect_core::block::{boundary_scores, Lanes, LANES};
+//! use coselect_core::math;
+//! // Two classes, row 0 = [-0.1, -2.4], every other lane [-0.7, -0.7].
+//! let mut l = [[-0.7f32; LANES]; 2];
+//! l[0][0] = -0.1;
+//! l[1][0] = -2.4;
+//! let mut out: [Lanes; 2] = [[0.0; LANES]; 2];
+//! boundary_scores(&l, &mut out);
+//! let mut row = [0.0; 2];
+//! math::boundary_scores(&[-0.1, -2.4], &mut row);
+//! assert_eq!([out[0][0], out[1][0]], row);
+//! ```
+
+use crate::math::exp;
+
+/// Rows per block: four 4-wide vectors per class on baseline x86-64 and
+/// AArch64, few enough that a block of 10 to 100 classes stays in L1.
+pub const LANES: usize = 16;
+
+/// One class of a block: the value of each of its rows.
+pub type Lanes = [f32; LANES];
+
+/// The class index [`candidacy`] reports for a row that is no candidate.
+pub const NO_CLASS: u32 = u32::MAX;
+
+/// Lane by lane: whether every class of the row is finite.
+///
+/// ```
+/// use coselect_core::block::{finite, LANES};
+/// let mut x = [[0.0f32; LANES]; 3];
+/// x[2][5] = f32::NAN;
+/// let ok = finite(&x);
+/// assert!(ok[0] && !ok[5]);
+/// ```
+#[inline]
+pub fn finite(x: &[Lanes]) -> [bool; LANES] {
+    // `v * 0` is zero for a finite value and NaN otherwise; a NaN sticks.
+    let mut acc = [0.0f32; LANES];
+    for row in x {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += v * 0.0;
+        }
+    }
+    acc.map(|a| a == 0.0)
+}
+
+/// Lane by lane: `sum_c exp(x[c])`, in class order, as
+/// [`crate::math::check_log_probabilities`] sums a row.
+///
+/// ```
+/// use coselect_core::block::{sum_exp, LANES};
+/// let x = [[0.5f32.ln(); LANES]; 2];
+/// assert!((sum_exp(&x)[3] - 1.0).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn sum_exp(x: &[Lanes]) -> Lanes {
+    let mut s = [0.0f32; LANES];
+    for row in x {
+        for (a, &v) in s.iter_mut().zip(row) {
+            *a += exp(v);
+        }
+    }
+    s
+}
+
+/// Lane by lane `(argmax, max, second max)`.
+pub(crate) type TopTwo = ([u32; LANES], Lanes, Lanes);
+
+/// All ones where `cond`, for the selects below: written with masks rather
+/// than `if`, because the compiler turns a select between two integers (or
+/// floats picked by an integer compare) into branches per lane otherwise.
+#[inline(always)]
+fn mask(cond: bool) -> u32 {
+    (cond as u32).wrapping_neg()
+}
+
+/// `a` where `mask` is all ones, `b` where it is zero.
+#[inline(always)]
+fn pick(mask: u32, a: f32, b: f32) -> f32 {
+    f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+}
+
+/// Lane by lane: [`crate::math::top_two`].
+#[inline]
+pub(crate) fn top_two(x: &[Lanes]) -> TopTwo {
+    let mut best = [0u32; LANES];
+    let mut first = [f32::NEG_INFINITY; LANES];
+    let mut second = [f32::NEG_INFINITY; LANES];
+    for (c, row) in x.iter().enumerate() {
+        let c = c as u32;
+        let lanes = best.iter_mut().zip(&mut first).zip(&mut second).zip(row);
+        for (((b, f), s), &v) in lanes {
+            // The row function's `if v > first { second = first } else if
+            // v > second { second = v }`, as selects that compile to min and
+            // max instructions: `min(v, first)` is `first` in the first case
+            // and `v` otherwise. Equal values may differ in the sign of a
+            // zero, which no boundary score can see (`|l - 0|`).
+            let above = mask(v > *f);
+            let below = if v < *f { v } else { *f };
+            *s = if below > *s { below } else { *s };
+            *f = if v > *f { v } else { *f };
+            *b = (c & above) | (*b & !above);
+        }
+    }
+    (best, first, second)
+}
+
+/// Lane by lane: [`crate::math::argmax`] of `scale * x` (the lower class
+/// wins a tie) and the max itself. `scale` is 1 or the temperature: the
+/// products are the values the row functions compare.
+#[inline]
+fn argmax(x: &[Lanes], scale: f32) -> ([u32; LANES], Lanes) {
+    let mut best = [0u32; LANES];
+    let mut max = match x.first() {
+        Some(row) => row.map(|v| scale * v),
+        None => [f32::NEG_INFINITY; LANES],
+    };
+    for (c, row) in x.iter().enumerate().skip(1) {
+        let c = c as u32;
+        for ((b, m), &v) in best.iter_mut().zip(&mut max).zip(row) {
+            let v = scale * v;
+            let above = mask(v > *m);
+            *m = if v > *m { v } else { *m };
+            *b = (c & above) | (*b & !above);
+        }
+    }
+    (best, max)
+}
+
+/// [`crate::math::boundary_scores`] for every row of a block: `out[c][j] =
+/// -|l[c][j] - max_{c' != c} l[c'][j]| + 0.0`. `out` has as many classes as
+/// `l`.
+#[inline]
+pub fn boundary_scores(l: &[Lanes], out: &mut [Lanes]) {
+    let top = top_two(l);
+    for (c, (o, row)) in out.iter_mut().zip(l).enumerate() {
+        boundary_class(row, c, &top, o);
+    }
+}
+
+/// Lane by lane: [`crate::math::boundary_score`] of class `c`, whose values
+/// are `row`, given the block's top two.
+#[inline]
+pub(crate) fn boundary_class(row: &Lanes, c: usize, top: &TopTwo, out: &mut Lanes) {
+    let (best, first, second) = top;
+    for j in 0..LANES {
+        let other = pick(mask(best[j] == c as u32), second[j], first[j]);
+        // `+ 0.0` turns -0.0 into +0.0, as the row function does.
+        out[j] = -(row[j] - other).abs() + 0.0;
+    }
+}
+
+/// Lane by lane: `out = exp(out - max_c out)` and the sum of the terms in
+/// class order, as [`crate::math`]'s softmax computes them.
+#[inline]
+pub(crate) fn exp_shifted(out: &mut [Lanes], max: &Lanes) -> Lanes {
+    let mut s = [0.0f32; LANES];
+    for row in out.iter_mut() {
+        for j in 0..LANES {
+            row[j] = exp(row[j] - max[j]);
+            s[j] += row[j];
+        }
+    }
+    s
+}
+
+/// Lane by lane: the max over classes as `m = m.max(v)` folds it.
+#[inline]
+pub(crate) fn max(x: &[Lanes]) -> Lanes {
+    let mut m = [f32::NEG_INFINITY; LANES];
+    for row in x {
+        for j in 0..LANES {
+            m[j] = m[j].max(row[j]);
+        }
+    }
+    m
+}
+
+/// [`crate::candidacy_unchecked`] for every row of a block: `class[j]` is
+/// the agreed class of row `j` ([`NO_CLASS`] when the FM at temperature
+/// multiplier `temperature` and the small model disagree) and `conf[j]` its
+/// confidence `min(p_f, p_s)` (unspecified for a non-candidate). `scratch`
+/// holds as many classes as `fm`. The same as [`agreement`] followed by
+/// [`fm_confidence`], which a host can run on the agreeing rows only.
+///
+/// ```
+/// use coselect_core::block::{candidacy, LANES, NO_CLASS};
+/// let mut fm = [[0.0f32; LANES]; 2];
+/// fm[0][1] = 4.0; // row 1: the FM says class 0
+/// let mut sm = [[0.5f32.ln(); LANES]; 2];
+/// sm[0][1] = 0.9f32.ln();
+/// sm[1][1] = 0.1f32.ln();
+/// let mut scratch = [[0.0; LANES]; 2];
+/// let (class, conf) = candidacy(&fm, &sm, 1.0, &mut scratch);
+/// assert_eq!(class[1], 0);
+/// let row = coselect_core::candidacy_unchecked(&[4.0, 0.0], &[sm[0][1], sm[1][1]], 1.0, &mut [0.0; 2]);
+/// assert_eq!(row, Some((0, conf[1])));
+/// ```
+#[inline]
+pub fn candidacy(
+    fm: &[Lanes],
+    sm: &[Lanes],
+    temperature: f32,
+    scratch: &mut [Lanes],
+) -> ([u32; LANES], Lanes) {
+    let (class, ps) = agreement(fm, sm, temperature);
+    let pf = fm_confidence(fm, temperature, scratch);
+    let mut conf = [0.0f32; LANES];
+    for j in 0..LANES {
+        conf[j] = pf[j].min(ps[j]);
+    }
+    (class, conf)
+}
+
+/// The cheap half of [`candidacy`], lane by lane: the agreed class
+/// ([`NO_CLASS`] when the argmax of `temperature * fm` and that of `sm`
+/// differ) and the small model's probability `exp(sm[argmax])`. A row is a
+/// candidate of confidence at least `f` only if its class is agreed and this
+/// probability is at least `f`.
+///
+/// ```
+/// use coselect_core::block::{agreement, LANES, NO_CLASS};
+/// let mut fm = [[0.0f32; LANES]; 2];
+/// fm[1][0] = 1.0; // row 0: the FM says class 1, every other row class 0
+/// let sm = [[0.8f32.ln(); LANES], [0.2f32.ln(); LANES]];
+/// let (class, ps) = agreement(&fm, &sm, 2.0);
+/// assert_eq!((class[0], class[1]), (NO_CLASS, 0));
+/// assert!((ps[1] - 0.8).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
+    let (cf, _) = argmax(fm, temperature);
+    let (cs, ls) = argmax(sm, 1.0);
+    let mut class = [NO_CLASS; LANES];
+    let mut ps = [0.0f32; LANES];
+    for j in 0..LANES {
+        ps[j] = exp(ls[j]);
+        let agree = mask(cf[j] == cs[j]);
+        class[j] = (cf[j] & agree) | (NO_CLASS & !agree);
+    }
+    (class, ps)
+}
+
+/// The costly half of [`candidacy`], lane by lane: the FM's probability of
+/// its argmax, `1 / sum_c exp(z_c - max z)` with `z = temperature * fm` (the
+/// softmax entry whose term is `exp(0) = 1`). `scratch` holds as many
+/// classes as `fm`.
+#[inline]
+pub fn fm_confidence(fm: &[Lanes], temperature: f32, scratch: &mut [Lanes]) -> Lanes {
+    for (z, x) in scratch.iter_mut().zip(fm) {
+        for j in 0..LANES {
+            z[j] = temperature * x[j];
+        }
+    }
+    let z = &mut scratch[..fm.len()];
+    let (_, m) = argmax(z, 1.0);
+    let s = exp_shifted(z, &m);
+    s.map(|s| 1.0 / s)
+}

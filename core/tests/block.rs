@@ -1,0 +1,119 @@
+//! The block functions against the row functions they mirror: the same
+//! bits, lane by lane, on rows full of ties, signed zeros and wide ranges.
+
+use coselect_core::block::{self, Lanes, LANES, NO_CLASS};
+use coselect_core::math::{self, NORMALIZATION_TOLERANCE};
+use coselect_core::{candidacy_unchecked, Config, Fusion, Scorer};
+
+const C: usize = 7;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Values from a coarse grid (ties are common) or a wide range.
+    fn value(&mut self) -> f32 {
+        let r = self.next();
+        match r % 4 {
+            0 => [0.0, -0.0, 1.0, -1.0, 0.5][(r >> 8) as usize % 5],
+            1 => ((r >> 8) % 9) as f32 * 0.25 - 1.0,
+            _ => ((r >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 60.0,
+        }
+    }
+}
+
+/// `rows` (LANES rows of C) as a block, and the rows themselves.
+fn block_of(rng: &mut Rng, log_probs: bool) -> ([Lanes; C], Vec<[f32; C]>) {
+    let mut rows = vec![[0.0f32; C]; LANES];
+    for r in rows.iter_mut() {
+        for v in r.iter_mut() {
+            *v = rng.value();
+        }
+        if log_probs && rng.next() % 4 != 0 {
+            let lse = math::log_sum_exp(r, 1.0);
+            r.iter_mut().for_each(|v| *v -= lse);
+        }
+    }
+    let mut b = [[0.0f32; LANES]; C];
+    for (j, r) in rows.iter().enumerate() {
+        for c in 0..C {
+            b[c][j] = r[c];
+        }
+    }
+    (b, rows)
+}
+
+fn column(b: &[Lanes], j: usize) -> Vec<u32> {
+    b.iter().map(|l| l[j].to_bits()).collect()
+}
+
+#[test]
+fn every_block_function_gives_its_rows_bits() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let cfg = Config::new(C as u32, 4).unwrap();
+    // A handful under miri: the interpreter is thousands of times slower.
+    let rounds = if cfg!(miri) { 6 } else { 400 };
+    for round in 0..rounds {
+        let (fm, fm_rows) = block_of(&mut rng, false);
+        let (sm, sm_rows) = block_of(&mut rng, true);
+
+        let ok = block::finite(&fm);
+        let sums = block::sum_exp(&sm);
+        let mut scores = [[0.0f32; LANES]; C];
+        block::boundary_scores(&sm, &mut scores);
+        let a = 0.25 + (round % 5) as f32 * 0.5;
+        let mut scratch = [[0.0f32; LANES]; C];
+        let (class, conf) = block::candidacy(&fm, &sm, a, &mut scratch);
+
+        // A mix of seed and boundary classes, with and without the small model.
+        let counts: Vec<u32> = (0..C).map(|c| ((c + round) % 3) as u32 * 2).collect();
+        let log_prior: Vec<f32> = (0..C).map(|_| rng.value().min(0.0) - 0.1).collect();
+        let fusion = Fusion { a, b: 0.7 };
+        let scorer = Scorer::<C>::new(&cfg, &counts, fusion, &log_prior).unwrap();
+        let mut seed = [[0.0f32; LANES]; C];
+        scorer.score_block_unchecked(&fm, Some(&sm), &mut seed);
+        let fm_only = Scorer::<C>::new(&cfg, &[0; C], fusion, &log_prior).unwrap();
+        let mut seed_fm = [[0.0f32; LANES]; C];
+        fm_only.score_block_unchecked(&fm, None, &mut seed_fm);
+
+        for j in 0..LANES {
+            let (f, s) = (&fm_rows[j], &sm_rows[j]);
+            assert_eq!(ok[j], math::check_finite(0, f, C).is_ok());
+            let row_ok = math::check_log_probabilities(0, s, C).is_ok();
+            assert_eq!(row_ok, (sums[j] - 1.0).abs() <= NORMALIZATION_TOLERANCE);
+
+            let mut want = [0.0f32; C];
+            math::boundary_scores(s, &mut want);
+            assert_eq!(column(&scores, j), want.map(f32::to_bits), "{s:?}");
+
+            let mut z = [0.0f32; C];
+            match candidacy_unchecked(f, s, a, &mut z) {
+                Some((c, v)) => assert_eq!((class[j], conf[j].to_bits()), (c, v.to_bits())),
+                None => assert_eq!(class[j], NO_CLASS),
+            }
+
+            scorer.score_row_unchecked(f, Some(s), &mut want);
+            assert_eq!(column(&seed, j), want.map(f32::to_bits));
+            fm_only.score_row_unchecked(f, None, &mut want);
+            assert_eq!(column(&seed_fm, j), want.map(f32::to_bits));
+        }
+    }
+}
+
+#[test]
+fn bad_values_are_flagged_in_their_lane() {
+    let mut x = [[0.1f32; LANES]; 3];
+    x[1][2] = f32::NAN;
+    x[0][9] = f32::NEG_INFINITY;
+    x[2][15] = f32::INFINITY;
+    let ok = block::finite(&x);
+    for (j, ok) in ok.iter().enumerate() {
+        assert_eq!(*ok, ![2, 9, 15].contains(&j), "lane {j}");
+    }
+}
