@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../fuzz"
 secs="${1:-20}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(npy decode selector); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(npy decode selector c_abi); fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo +nightly fuzz build -O
 scratch="$(mktemp -d)"
