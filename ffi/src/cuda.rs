@@ -6,8 +6,7 @@
 use crate::coselect_status;
 use crate::status::{guard, Failure};
 use crate::types::{
-    array, config, coselect_calibration, coselect_config, coselect_pick, coselect_pseudo_label,
-    fill,
+    config, coselect_calibration, coselect_config, coselect_pick, coselect_pseudo_label, fill,
 };
 
 /// Element type of device matrices: 32-bit float.
@@ -91,16 +90,8 @@ pub unsafe extern "C" fn coselect_cuda_select(
 ) -> coselect_status {
     guard(|| {
         let cfg = unsafe { config(cfg) }?;
-        let counts = unsafe { array("counts", counts, classes) }?;
-        let cal = unsafe { calibration.as_ref() }
-            .ok_or_else(|| Failure::null("calibration"))?
-            .to_host()?;
-        let log_prior = match log_prior.is_null() {
-            true => None,
-            false => Some(unsafe { array("log_prior", log_prior, classes) }?),
-        };
         // The same plan checks as the CPU host's, so both refuse alike.
-        let plan = coselect_cpu::RoundPlan::new(&cfg, counts, cal, log_prior)?;
+        let plan = unsafe { crate::types::plan(&cfg, counts, classes, calibration, log_prior) }?;
         if n_picks.is_null() || n_pseudo.is_null() {
             return Err(Failure::null("n_picks or n_pseudo"));
         }

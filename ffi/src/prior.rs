@@ -71,9 +71,7 @@ pub unsafe extern "C" fn coselect_prior_new(
             return Err(Failure::null("out"));
         }
         let cfg = unsafe { config(cfg) }?;
-        let cal = unsafe { calibration.as_ref() }
-            .ok_or_else(|| Failure::null("calibration"))?
-            .to_host()?;
+        let cal = unsafe { crate::types::calibration(calibration) }?;
         boxed(PriorShard::new(&cfg, cal)?, out)
     })
 }

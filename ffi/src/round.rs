@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use coselect_core::{judge_label, Config};
-use coselect_cpu::{run_round, Labels, Parallelism, Pool};
+use coselect_cpu::{run_round, Labels, Pool};
 
 use crate::coselect_status;
 use crate::status::{guard, Failure};
@@ -142,9 +142,7 @@ pub unsafe extern "C" fn coselect_judge_labels(
         let fm = unsafe { required_matrix("fm", fm) }?;
         let sm = unsafe { required_matrix("oos_sm", oos_sm) }?;
         let labels = unsafe { array("labels", labels, n_labels) }?;
-        let cal = unsafe { calibration.as_ref() }
-            .ok_or_else(|| Failure::null("calibration"))?
-            .to_host()?;
+        let cal = unsafe { crate::types::calibration(calibration) }?;
         let classes = cfg.classes as usize;
         if (fm.rows(), fm.cols()) != (n_labels, classes)
             || (sm.rows(), sm.cols()) != (n_labels, classes)
@@ -232,11 +230,7 @@ pub unsafe extern "C" fn coselect_select(
             return Err(Failure::null("n_pseudo"));
         }
         let pool = unsafe { pool(&cfg, fm, sm, labels, n_labels) }?;
-        let p = Parallelism {
-            threads: threads as usize,
-            ..Default::default()
-        };
-        let r = run_round(&pool, &cfg, p)?;
+        let r = run_round(&pool, &cfg, crate::types::parallelism(threads))?;
         if !calibration_out.is_null() {
             unsafe { *calibration_out = coselect_calibration::from_host(&r.calibration) };
         }

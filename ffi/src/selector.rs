@@ -9,7 +9,7 @@
 //! failed a call is unchanged.
 
 use coselect_core::{Pick, PseudoLabel};
-use coselect_cpu::{Parallelism, PartialRound, RoundPlan};
+use coselect_cpu::{PartialRound, RoundPlan};
 
 use crate::coselect_status;
 use crate::status::{guard, Failure};
@@ -93,15 +93,7 @@ pub unsafe extern "C" fn coselect_selector_new(
             return Err(Failure::null("out"));
         }
         let cfg = unsafe { config(cfg) }?;
-        let counts = unsafe { array("counts", counts, classes) }?;
-        let cal = unsafe { calibration.as_ref() }
-            .ok_or_else(|| Failure::null("calibration"))?
-            .to_host()?;
-        let log_prior = match log_prior.is_null() {
-            true => None,
-            false => Some(unsafe { array("log_prior", log_prior, classes) }?),
-        };
-        let plan = RoundPlan::new(&cfg, counts, cal, log_prior)?;
+        let plan = unsafe { crate::types::plan(&cfg, counts, classes, calibration, log_prior) }?;
         boxed(PartialRound::new(&plan)?, out)
     })
 }
@@ -131,11 +123,7 @@ pub unsafe extern "C" fn coselect_selector_new_from_pool(
         }
         let cfg = unsafe { config(cfg) }?;
         let pool = unsafe { crate::round::pool(&cfg, fm, sm, labels, n_labels) }?;
-        let p = Parallelism {
-            threads: threads as usize,
-            ..Default::default()
-        };
-        let plan = RoundPlan::fit(&pool, &cfg, p)?;
+        let plan = RoundPlan::fit(&pool, &cfg, crate::types::parallelism(threads))?;
         boxed(PartialRound::new(&plan)?, out)
     })
 }

@@ -7,7 +7,7 @@
 use std::slice;
 
 use coselect_core::{Config, Fusion, Pick, PseudoLabel, Reason};
-use coselect_cpu::{Calibration, Matrix};
+use coselect_cpu::{Calibration, Matrix, Parallelism, RoundPlan};
 
 use crate::status::Failure;
 
@@ -266,6 +266,46 @@ impl coselect_calibration {
             temperature: self.temperature,
             fusion,
         })
+    }
+}
+
+/// Reads a caller's required calibration.
+///
+/// # Safety
+/// `p` is NULL or points to a `coselect_calibration`.
+pub(crate) unsafe fn calibration(p: *const coselect_calibration) -> Result<Calibration, Failure> {
+    unsafe { p.as_ref() }
+        .ok_or_else(|| Failure::null("calibration"))?
+        .to_host()
+}
+
+/// The plan of a round from a caller's values: trusted label counts of
+/// `classes` classes, the calibration and `log pi` (NULL when no class
+/// needs it), with the CPU host's checks.
+///
+/// # Safety
+/// Pointers are NULL or valid for `classes` values.
+pub(crate) unsafe fn plan(
+    cfg: &Config,
+    counts: *const u32,
+    classes: usize,
+    cal: *const coselect_calibration,
+    log_prior: *const f32,
+) -> Result<RoundPlan, Failure> {
+    let counts = unsafe { array("counts", counts, classes) }?;
+    let cal = unsafe { calibration(cal) }?;
+    let log_prior = match log_prior.is_null() {
+        true => None,
+        false => Some(unsafe { array("log_prior", log_prior, classes) }?),
+    };
+    Ok(RoundPlan::new(cfg, counts, cal, log_prior)?)
+}
+
+/// The host's threading for a caller's thread count (0: every core).
+pub(crate) fn parallelism(threads: u32) -> Parallelism {
+    Parallelism {
+        threads: threads as usize,
+        ..Default::default()
     }
 }
 

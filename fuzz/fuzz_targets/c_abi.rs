@@ -148,9 +148,10 @@ fuzz_target!(|inp: Input| {
         inp.split as usize % (rows + 1)
     };
     let ids: Vec<u64> = (0..rows as u64).collect();
-    let part = |from: usize, to: usize| coselect_matrix {
+    // Rows from..to of either matrix, in place (same stride).
+    let part = |m: &[f32], from: usize, to: usize| coselect_matrix {
         data: if to > from {
-            fm[from * stride..].as_ptr()
+            m[from * stride..].as_ptr()
         } else {
             null()
         },
@@ -158,17 +159,7 @@ fuzz_target!(|inp: Input| {
         cols: classes,
         row_stride: stride,
     };
-    let part_sm = |from: usize, to: usize| coselect_matrix {
-        data: if to > from {
-            sm[from * stride..].as_ptr()
-        } else {
-            null()
-        },
-        rows: to - from,
-        cols: classes,
-        row_stride: stride,
-    };
-    let (f1, s1) = (part(0, cut), part_sm(0, cut));
+    let (f1, s1) = (part(&fm, 0, cut), part(&sm, 0, cut));
     let _ = ok(unsafe {
         coselect_selector_push(
             a,
@@ -190,7 +181,7 @@ fuzz_target!(|inp: Input| {
         }
         let mut b = null_mut();
         if ok(unsafe { coselect_selector_from_bytes(bytes.as_ptr(), bytes.len(), &mut b) }) {
-            let (f2, s2) = (part(cut, rows), part_sm(cut, rows));
+            let (f2, s2) = (part(&fm, cut, rows), part(&sm, cut, rows));
             let _ = ok(unsafe {
                 coselect_selector_push(
                     b,

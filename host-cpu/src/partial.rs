@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
 use crate::heaps::{tier, BUDGET_TIERS};
-use crate::plan::RoundPlan;
+use crate::plan::{check_batch, RoundPlan};
 use crate::round::{PartialState, Rows, ScoringPass};
 use crate::Matrix;
 
@@ -142,49 +142,15 @@ impl PartialRound {
     /// by its position in the batch.
     pub fn push(&mut self, fm: &Matrix<'_>, sm: Option<&Matrix<'_>>, ids: &[u64]) -> Result<()> {
         let classes = self.plan.classes();
-        if fm.cols() != classes {
-            return Err(Error::core("batch")(
-                coselect_core::Error::ClassCountMismatch {
-                    expected: classes as u32,
-                    found: fm.cols() as u32,
-                },
-            ));
-        }
-        let shape_error = |input: &str, shape: String| Error::ShapeMismatch {
-            input: input.to_string(),
-            shape,
-            other: fm.name().to_string(),
-            other_shape: fm.shape_text(),
-        };
         if ids.len() != fm.rows() {
-            return Err(shape_error("ids", format!("{} rows", ids.len())));
+            return Err(Error::ShapeMismatch {
+                input: "ids".to_string(),
+                shape: format!("{} rows", ids.len()),
+                other: fm.name().to_string(),
+                other_shape: fm.shape_text(),
+            });
         }
-        match (sm, self.plan.calibration.fusion) {
-            (Some(s), Some(_)) if (s.rows(), s.cols()) != (fm.rows(), fm.cols()) => {
-                return Err(shape_error(s.name(), s.shape_text()));
-            }
-            (None, Some(_)) => {
-                return Err(shape_error(
-                    "the small model's log-probabilities (the plan has fusion weights)",
-                    "missing".into(),
-                ));
-            }
-            (Some(s), None) => {
-                return Err(shape_error(
-                    s.name(),
-                    format!("{} (the plan has no small model)", s.shape_text()),
-                ));
-            }
-            _ => {}
-        }
-        let mut bufs = vec![0.0f32; 2 * classes];
-        let (fb, sb) = bufs.split_at_mut(classes);
-        for i in 0..fm.rows() {
-            fm.check_finite(i, fm.row(i, fb))?;
-            if let Some(m) = sm {
-                m.check_log_probabilities(i, m.row(i, &mut sb[..classes]))?;
-            }
-        }
+        check_batch("batch", classes, self.plan.calibration, fm, sm)?;
         let mut pass = ScoringPass::new(&self.plan, fm, sm, Rows::Ids(ids))?;
         pass.validate = false;
         let mut block = crate::round::Block::new(classes);

@@ -15,7 +15,7 @@ use crate::heaps::MAX_CLASSES;
 use crate::parallel::{Parallelism, Workers};
 use crate::prior::{estimate_prior, PriorEstimate};
 use crate::round::check_round;
-use crate::Pool;
+use crate::{Matrix, Pool};
 
 /// The fixed inputs of a round's scoring pass.
 ///
@@ -123,13 +123,7 @@ impl RoundPlan {
             return Err(mismatch(counts.len()));
         }
         if calibration.fusion.is_none() {
-            if let Some(c) = counts.iter().position(|&n| n >= config.seed_min) {
-                return Err(Error::MissingSmallModel {
-                    class: c as u32,
-                    labels: counts[c],
-                    seed_min: config.seed_min,
-                });
-            }
+            check_no_boundary_class(counts, config.seed_min)?;
         }
         let any_seed = counts.iter().any(|&n| n < config.seed_min);
         let has_prior = log_prior.is_some();
@@ -228,6 +222,74 @@ pub(crate) fn check_settings(config: &Config, calibration: Calibration) -> Resul
             return Err(Error::core("calibration")(
                 coselect_core::Error::InvalidConfig { field: "fusion" },
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Without a small model no class may be in boundary mode (`seed_min` or
+/// more labels): its scores come from the small model alone.
+pub(crate) fn check_no_boundary_class(counts: &[u32], seed_min: u32) -> Result<()> {
+    match counts.iter().position(|&n| n >= seed_min) {
+        Some(c) => Err(Error::MissingSmallModel {
+            class: c as u32,
+            labels: counts[c],
+            seed_min,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The checks of a batch pushed into a shard's state, made before any of
+/// its rows enters the state so that a refused batch changes nothing: the
+/// classes; small-model rows given exactly when the calibration weighs a
+/// small model, in the FM rows' shape; every value (finite FM scores,
+/// normalised log-probabilities). `context` names the state in errors.
+pub(crate) fn check_batch(
+    context: &'static str,
+    classes: usize,
+    calibration: Calibration,
+    fm: &Matrix<'_>,
+    sm: Option<&Matrix<'_>>,
+) -> Result<()> {
+    if fm.cols() != classes {
+        return Err(Error::core(context)(
+            coselect_core::Error::ClassCountMismatch {
+                expected: classes as u32,
+                found: fm.cols() as u32,
+            },
+        ));
+    }
+    let shape_error = |input: &str, shape: String| Error::ShapeMismatch {
+        input: input.to_string(),
+        shape,
+        other: fm.name().to_string(),
+        other_shape: fm.shape_text(),
+    };
+    match (sm, calibration.fusion) {
+        (Some(s), Some(_)) if (s.rows(), s.cols()) != (fm.rows(), fm.cols()) => {
+            return Err(shape_error(s.name(), s.shape_text()));
+        }
+        (None, Some(_)) => {
+            return Err(shape_error(
+                "the small model's log-probabilities (the calibration has fusion weights)",
+                "missing".into(),
+            ));
+        }
+        (Some(s), None) => {
+            return Err(shape_error(
+                s.name(),
+                format!("{} (the calibration has no small model)", s.shape_text()),
+            ));
+        }
+        _ => {}
+    }
+    let mut bufs = vec![0.0f32; 2 * classes];
+    let (fb, sb) = bufs.split_at_mut(classes);
+    for i in 0..fm.rows() {
+        fm.check_finite(i, fm.row(i, fb))?;
+        if let Some(m) = sm {
+            m.check_log_probabilities(i, m.row(i, sb))?;
         }
     }
     Ok(())

@@ -170,43 +170,10 @@ impl PriorShard {
     /// errors name rows by their position in the batch.
     pub fn push(&mut self, fm: &Matrix<'_>, sm: Option<&Matrix<'_>>) -> Result<()> {
         let classes = self.config.classes as usize;
-        if fm.cols() != classes {
-            return Err(Error::core("EM prior")(
-                coselect_core::Error::ClassCountMismatch {
-                    expected: classes as u32,
-                    found: fm.cols() as u32,
-                },
-            ));
-        }
-        if sm.is_some() != self.calibration.fusion.is_some()
-            || sm.is_some_and(|s| (s.rows(), s.cols()) != (fm.rows(), fm.cols()))
-        {
-            return Err(Error::ShapeMismatch {
-                input: sm
-                    .map_or("the small model's log-probabilities", |s| s.name())
-                    .to_string(),
-                shape: sm.map_or("missing".into(), |s| s.shape_text()),
-                other: fm.name().to_string(),
-                other_shape: format!(
-                    "{} ({} small model in the calibration)",
-                    fm.shape_text(),
-                    if self.calibration.fusion.is_some() {
-                        "a"
-                    } else {
-                        "no"
-                    }
-                ),
-            });
-        }
+        crate::plan::check_batch("EM prior", classes, self.calibration, fm, sm)?;
         let mut bufs = vec![0.0f32; 3 * classes];
         let (fb, rest) = bufs.split_at_mut(classes);
         let (sb, p) = rest.split_at_mut(classes);
-        for i in 0..fm.rows() {
-            fm.check_finite(i, fm.row(i, fb))?;
-            if let Some(m) = sm {
-                m.check_log_probabilities(i, m.row(i, sb))?;
-            }
-        }
         let w = self.calibration.posterior_weights();
         let mut em = self.em.clone();
         for i in 0..fm.rows() {

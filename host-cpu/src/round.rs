@@ -218,15 +218,8 @@ pub(crate) fn check_round(pool: &Pool<'_>, config: &Config) -> Result<()> {
             },
         ));
     }
-    let counts = pool.labels.counts();
     if pool.sm.is_none() {
-        if let Some(c) = counts.iter().position(|&n| n >= config.seed_min) {
-            return Err(Error::MissingSmallModel {
-                class: c as u32,
-                labels: counts[c],
-                seed_min: config.seed_min,
-            });
-        }
+        crate::plan::check_no_boundary_class(pool.labels.counts(), config.seed_min)?;
     }
     Ok(())
 }
