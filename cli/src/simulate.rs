@@ -75,6 +75,12 @@ pub struct Args {
     /// Ablation of ours: no co-decided pseudo-labels.
     #[arg(long)]
     pub no_pseudo: bool,
+    /// Ablation of ours: one small-model unit per class, not per FM concept.
+    #[arg(long)]
+    pub no_concepts: bool,
+    /// Addition to ours (off by default): centre the small model's weights on the FM's readout.
+    #[arg(long)]
+    pub fm_weight_prior: bool,
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -144,6 +150,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         no_seed: args.no_seed,
         no_trust: args.no_trust,
         no_pseudo: args.no_pseudo,
+        no_concepts: args.no_concepts,
+        fm_weight_prior: args.fm_weight_prior,
     };
     cfg.progress = !args.quiet;
     eprintln!(

@@ -6,9 +6,9 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SimError};
-use crate::learner::{LearnerConfig, LogReg, TrainSet};
+use crate::learner::{Concepts, LearnerConfig, LogReg, TrainSet};
 use crate::metrics::score;
-use crate::pseudo::{LabelerContext, PseudoLabel, PseudoLabeler};
+use crate::pseudo::{LabelerContext, LearnerPrior, ModelPrior, PseudoLabel, PseudoLabeler};
 use crate::seed::rng_for;
 use crate::setting::{Prepared, Setting};
 use crate::strategy::{Oracle, SelectContext, Strategy};
@@ -191,6 +191,8 @@ pub fn run_one(
         let ctx = LabelerContext {
             pool_x: &prep.pool_x,
             fm_log_probs: &prep.pool_fm,
+            concept_fm: &prep.pool_concept_fm,
+            concept_class: &prep.concept_class,
             n_classes: c,
             labeled: &labeled,
             labels: &labels,
@@ -219,7 +221,25 @@ pub fn run_one(
                 train.push(i, y, 1.0);
             }
         }
-        let new_human = LogReg::fit(&prep.pool_x, &train, c, learner, human.as_ref());
+        let lp_prior = match labeler.as_mut() {
+            Some(l) => l.learner_prior(&ctx, &suspects)?,
+            None => LearnerPrior::default(),
+        };
+        let concepts = Concepts {
+            fm: &prep.pool_concept_fm,
+            class_of: &prep.concept_class,
+        };
+        let fit_prior = |m| ModelPrior::fit_prior(m, concepts);
+        // The deployed model needs its own fit even without pseudo-labels when its prior differs.
+        let same_prior = lp_prior.human == lp_prior.deployed;
+        let new_human = LogReg::fit_with(
+            &prep.pool_x,
+            &train,
+            c,
+            learner,
+            human.as_ref(),
+            fit_prior(&lp_prior.human),
+        );
         pseudo.clear();
         let (new_deployed, lp) = match labeler.as_mut() {
             Some(l) => {
@@ -234,7 +254,7 @@ pub fn run_one(
                         return Err(sel_err(format!("invalid pseudo-label {p:?}")));
                     }
                 }
-                if pseudo.is_empty() {
+                if pseudo.is_empty() && same_prior {
                     (new_human.clone(), human_lp)
                 } else {
                     let mut with_pl = train.clone();
@@ -242,7 +262,16 @@ pub fn run_one(
                         with_pl.push(p.index, p.class, p.weight);
                     }
                     let warm = deployed.as_ref().unwrap_or(&new_human);
-                    let m = LogReg::fit(&prep.pool_x, &with_pl, c, learner, Some(warm));
+                    // The previous deployed model shares this fit's units; the human-only one
+                    // may not (then the warm start is skipped).
+                    let m = LogReg::fit_with(
+                        &prep.pool_x,
+                        &with_pl,
+                        c,
+                        learner,
+                        Some(warm),
+                        fit_prior(&lp_prior.deployed),
+                    );
                     let lp = m.log_proba(&prep.pool_x);
                     (m, lp)
                 }

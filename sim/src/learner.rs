@@ -17,6 +17,7 @@ use argmin::solver::quasinewton::LBFGS;
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Matrix;
+use crate::readout::Readout;
 
 /// Probability given to a class that had no training row.
 pub const ABSENT_PROB: f64 = 1e-6;
@@ -87,6 +88,50 @@ impl TrainSet {
     }
 }
 
+/// What our method's learner adds to the plain fit ([`LogReg::fit_with`]); the default adds nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FitPrior<'a> {
+    /// Centre of the weight penalty (`units x dim`): the FM's readout ([`Readout`]).
+    pub centre: Option<&'a Readout>,
+    /// One logistic unit per FM concept instead of one per class.
+    pub concepts: Option<Concepts<'a>>,
+}
+
+/// The FM's finer concepts of each class (e.g. the topics a merged "other" class is made of):
+/// the small model gets one logistic unit per concept, a class's probability is the sum of its
+/// concepts', and a labeled row teaches the concept of its class the FM rates highest on it.
+/// A class that is a mixture of topics then needs no single hyperplane against the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct Concepts<'a> {
+    /// FM log-probabilities over the concepts (pool rows x concepts).
+    pub fm: &'a Matrix,
+    /// The class of each concept.
+    pub class_of: &'a [usize],
+}
+
+impl Concepts<'_> {
+    /// The concept of class `y` that the FM rates highest on pool row `row` (ties: the lower
+    /// concept); `y` itself when no concept belongs to class `y`.
+    ///
+    /// ```
+    /// use coselect_sim::{Concepts, Matrix};
+    /// // Concepts 0, 1 are class 0; concept 2 is class 1.
+    /// let fm = Matrix::new(1, 3, vec![-2.0, -0.5, -1.0]);
+    /// let cn = Concepts { fm: &fm, class_of: &[0, 0, 1] };
+    /// assert_eq!((cn.unit_of(0, 0), cn.unit_of(0, 1)), (1, 2));
+    /// ```
+    pub fn unit_of(&self, row: usize, y: usize) -> usize {
+        let r = self.fm.row(row);
+        let mut best: Option<usize> = None;
+        for (u, &c) in self.class_of.iter().enumerate() {
+            if c == y && best.is_none_or(|b| r[u] > r[b]) {
+                best = Some(u);
+            }
+        }
+        best.unwrap_or(y)
+    }
+}
+
 /// A fitted multinomial logistic regression.
 ///
 /// ```
@@ -102,8 +147,10 @@ impl TrainSet {
 pub struct LogReg {
     n_classes: usize,
     dim: usize,
-    /// Fitted classes, ascending.
+    /// Fitted units (classes, or concepts with `unit_class`), ascending.
     present: Vec<usize>,
+    /// The class of each unit when the model has one unit per FM concept.
+    unit_class: Option<Vec<usize>>,
     /// `present.len() x dim`, row-major.
     w: Vec<f64>,
     bias: Vec<f64>,
@@ -122,6 +169,36 @@ impl LogReg {
         cfg: &LearnerConfig,
         warm: Option<&LogReg>,
     ) -> LogReg {
+        Self::fit_with(x, set, n_classes, cfg, warm, FitPrior::default())
+    }
+
+    /// [`LogReg::fit`] with what our method adds to the small model ([`FitPrior`]): the weight
+    /// penalty centred on the FM's readout, and one logistic unit per FM concept.
+    ///
+    /// ```
+    /// use coselect_sim::{FitPrior, LearnerConfig, LogReg, Matrix, Readout, TrainSet};
+    /// let x = Matrix::new(4, 1, vec![-2.0, -1.0, 1.0, 2.0]);
+    /// // One label of each class, and a prior that already separates them strongly.
+    /// let set = TrainSet::human(&[1, 2], &[0, 1]);
+    /// let centre = Readout { w: vec![-5.0, 5.0], b: vec![0.0, 0.0], dim: 1 };
+    /// let cfg = LearnerConfig::default();
+    /// let plain = LogReg::fit(&x, &set, 2, &cfg, None);
+    /// let prior = FitPrior { centre: Some(&centre), concepts: None };
+    /// let centred = LogReg::fit_with(&x, &set, 2, &cfg, None, prior);
+    /// assert!(centred.weights()[1] - centred.weights()[0] > plain.weights()[1] - plain.weights()[0]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`LogReg::fit`]; also when the centre is not `units x dim` (units: the concepts, or
+    /// the classes) or a concept maps to a class `>= n_classes`.
+    pub fn fit_with(
+        x: &Matrix,
+        set: &TrainSet,
+        n_classes: usize,
+        cfg: &LearnerConfig,
+        warm: Option<&LogReg>,
+        prior: FitPrior<'_>,
+    ) -> LogReg {
         assert!(set.labels.len() == set.rows.len() && set.weights.len() == set.rows.len());
         let dim = x.cols();
         let mut class_weight = vec![0.0f64; n_classes];
@@ -129,12 +206,31 @@ impl LogReg {
             assert!(y < n_classes, "label {y} out of range");
             class_weight[y] += w.max(0.0);
         }
-        let present: Vec<usize> = (0..n_classes).filter(|&c| class_weight[c] > 0.0).collect();
+        let classes_present = class_weight.iter().filter(|&&w| w > 0.0).count();
+        // The unit each training row teaches: its class, or the class's concept the FM rates
+        // highest on that row.
+        let (units, unit_class) = match prior.concepts {
+            None => (n_classes, None),
+            Some(cn) => {
+                assert!(cn.class_of.iter().all(|&c| c < n_classes));
+                (cn.class_of.len(), Some(cn.class_of.to_vec()))
+            }
+        };
+        let unit_of = |row: usize, y: usize| match prior.concepts {
+            None => y,
+            Some(cn) => cn.unit_of(row, y),
+        };
+        let mut unit_weight = vec![0.0f64; units];
+        for ((&r, &y), &w) in set.rows.iter().zip(&set.labels).zip(&set.weights) {
+            unit_weight[unit_of(r, y)] += w.max(0.0);
+        }
+        let present: Vec<usize> = (0..units).filter(|&u| unit_weight[u] > 0.0).collect();
         let p = present.len();
         let mut model = LogReg {
             n_classes,
             dim,
             present: present.clone(),
+            unit_class,
             w: vec![0.0; p * dim],
             bias: vec![0.0; p],
             iterations: 0,
@@ -142,18 +238,29 @@ impl LogReg {
         if p < 2 {
             return model;
         }
-        if let Some(old) = warm.filter(|m| m.dim == dim && m.n_classes == n_classes) {
-            for (k, &c) in present.iter().enumerate() {
-                if let Some(j) = old.present.iter().position(|&oc| oc == c) {
+        let mut w0 = Vec::new();
+        if let Some(r) = prior.centre {
+            assert!(r.dim == dim && r.w.len() == units * dim && r.b.len() == units);
+            for (k, &u) in present.iter().enumerate() {
+                w0.extend_from_slice(&r.w[u * dim..(u + 1) * dim]);
+                model.w[k * dim..(k + 1) * dim].copy_from_slice(&r.w[u * dim..(u + 1) * dim]);
+                model.bias[k] = r.b[u];
+            }
+        }
+        if let Some(old) = warm.filter(|m| {
+            m.dim == dim && m.n_classes == n_classes && m.unit_class == model.unit_class
+        }) {
+            for (k, &u) in present.iter().enumerate() {
+                if let Some(j) = old.present.iter().position(|&ou| ou == u) {
                     model.w[k * dim..(k + 1) * dim].copy_from_slice(&old.w[j * dim..(j + 1) * dim]);
                     model.bias[k] = old.bias[j];
                 }
             }
         }
         let total: f64 = class_weight.iter().sum();
-        let mut slot = vec![usize::MAX; n_classes];
-        for (k, &c) in present.iter().enumerate() {
-            slot[c] = k;
+        let mut slot = vec![usize::MAX; units];
+        for (k, &u) in present.iter().enumerate() {
+            slot[u] = k;
         }
         let mut xs = Vec::with_capacity(set.len() * dim);
         let mut ys = Vec::with_capacity(set.len());
@@ -163,8 +270,9 @@ impl LogReg {
                 continue;
             }
             xs.extend(x.row(r).iter().map(|&v| v as f64));
-            ys.push(slot[y]);
-            ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
+            ys.push(slot[unit_of(r, y)]);
+            // Class weights stay per class: balanced accuracy weighs classes, not concepts.
+            ss.push(cfg.c_reg * w * total / (classes_present as f64 * class_weight[y]));
         }
         let scale = ss.iter().sum::<f64>();
         let objective = Objective {
@@ -173,6 +281,7 @@ impl LogReg {
             s: ss,
             p,
             d: dim,
+            w0,
             inv_scale: 1.0 / scale,
             cache: RefCell::new(None),
         };
@@ -233,7 +342,12 @@ impl LogReg {
         let p = self.present.len();
         let c = self.n_classes;
         let mut out = Matrix::zeros(n, c);
-        let absent = self.n_classes - p;
+        let class_of = |u: usize| self.unit_class.as_ref().map_or(u, |m| m[u]);
+        let mut class_present = vec![false; c];
+        for &u in &self.present {
+            class_present[class_of(u)] = true;
+        }
+        let absent = class_present.iter().filter(|&&b| !b).count();
         let log_absent = ABSENT_PROB.ln() as f32;
         let log_mass = (1.0 - ABSENT_PROB * absent as f64).ln();
         if p < 2 {
@@ -244,7 +358,7 @@ impl LogReg {
             };
             for i in 0..n {
                 for (k, o) in out.row_mut(i).iter_mut().enumerate() {
-                    *o = if p == 0 || self.present[0] == k {
+                    *o = if p == 0 || class_of(self.present[0]) == k {
                         v
                     } else {
                         log_absent
@@ -274,6 +388,7 @@ impl LogReg {
                 1,
             );
         }
+        let mut mass = vec![0.0f64; c];
         for i in 0..n {
             let zi = &mut z[i * p..(i + 1) * p];
             let mut m = f64::NEG_INFINITY;
@@ -285,8 +400,23 @@ impl LogReg {
             let lse = m + s.ln();
             let row = out.row_mut(i);
             row.fill(log_absent);
-            for (k, &cls) in self.present.iter().enumerate() {
-                row[cls] = (zi[k] as f64 - lse + log_mass) as f32;
+            match &self.unit_class {
+                None => {
+                    for (k, &cls) in self.present.iter().enumerate() {
+                        row[cls] = (zi[k] as f64 - lse + log_mass) as f32;
+                    }
+                }
+                Some(unit_class) => {
+                    mass.fill(0.0);
+                    for (k, &u) in self.present.iter().enumerate() {
+                        mass[unit_class[u]] += (zi[k] as f64 - lse).exp();
+                    }
+                    for (cls, &m) in mass.iter().enumerate() {
+                        if class_present[cls] {
+                            row[cls] = (m.ln() + log_mass) as f32;
+                        }
+                    }
+                }
             }
         }
         out
@@ -298,13 +428,15 @@ impl LogReg {
     }
 
     /// Objective value and gradient at the model's parameters on `set`, for checks.
-    /// The parameter layout is `W` (fitted classes x dim, row-major) then the biases.
+    /// The parameter layout is `W` (fitted classes x dim, row-major) then the biases; `centre`
+    /// (classes x dim, as [`Readout`]) centres the weight penalty as [`LogReg::fit_with`] does.
     pub fn objective_at(
         x: &Matrix,
         set: &TrainSet,
         n_classes: usize,
         cfg: &LearnerConfig,
         theta: &[f64],
+        centre: Option<&Readout>,
     ) -> (f64, Vec<f64>) {
         let dim = x.cols();
         let mut class_weight = vec![0.0f64; n_classes];
@@ -324,12 +456,19 @@ impl LogReg {
                 ss.push(cfg.c_reg * w * total / (p as f64 * class_weight[y]));
             }
         }
+        let w0 = centre.map_or_else(Vec::new, |r| {
+            present
+                .iter()
+                .flat_map(|&c| r.w[c * dim..(c + 1) * dim].to_vec())
+                .collect()
+        });
         let o = Objective {
             x: xs,
             y: ys,
             s: ss,
             p,
             d: dim,
+            w0,
             inv_scale: 1.0,
             cache: RefCell::new(None),
         };
@@ -348,6 +487,8 @@ struct Objective {
     s: Vec<f64>,
     p: usize,
     d: usize,
+    /// Centre of the weight penalty (`p x d`), empty for the origin.
+    w0: Vec<f64>,
     inv_scale: f64,
     /// The line search asks for the cost and then the gradient at the same point: compute both once.
     cache: RefCell<Option<Evaluated>>,
@@ -379,7 +520,13 @@ impl Objective {
                 1,
             );
         }
-        let mut cost = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
+        let mut grad = w.to_vec();
+        if !self.w0.is_empty() {
+            for (g, &c) in grad.iter_mut().zip(&self.w0) {
+                *g -= c;
+            }
+        }
+        let mut cost = 0.5 * grad.iter().map(|v| v * v).sum::<f64>();
         let mut grad_b = vec![0.0f64; p];
         for i in 0..n {
             let zi = &mut z[i * p..(i + 1) * p];
@@ -402,7 +549,6 @@ impl Objective {
                 grad_b[k] += g;
             }
         }
-        let mut grad = w.to_vec();
         // SAFETY: G^T is read as p x n from the n x p buffer, X is n x d, the gradient is p x d.
         unsafe {
             matrixmultiply::dgemm(

@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod options;
 pub mod plot;
 pub mod pseudo;
+pub mod readout;
 pub mod report;
 pub mod seed;
 pub mod setting;
@@ -47,10 +48,13 @@ pub use active_loop::{LearnerMode, RoundRecord, RunResult};
 pub use data::Dataset;
 pub use error::{Result, SimError};
 pub use experiment::{run_experiment, ExperimentConfig, LearnerChoice, Results};
-pub use learner::{cross_fit, LearnerConfig, LogReg, TrainSet};
+pub use learner::{cross_fit, Concepts, FitPrior, LearnerConfig, LogReg, TrainSet};
 pub use matrix::Matrix;
 pub use options::MethodOptions;
-pub use pseudo::{LabelerContext, LabelerFactory, PseudoLabel, PseudoLabeler};
+pub use pseudo::{
+    LabelerContext, LabelerFactory, LearnerPrior, ModelPrior, PseudoLabel, PseudoLabeler,
+};
+pub use readout::Readout;
 pub use setting::{Imbalance, Prepared, Setting};
 pub use strategy::{Oracle, SelectContext, Strategy};
 pub use summary::Summary;

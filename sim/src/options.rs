@@ -21,6 +21,15 @@ pub struct MethodOptions {
     pub no_trust: bool,
     /// No co-decided pseudo-labels.
     pub no_pseudo: bool,
+    /// No FM concepts in the deployed small model: one logistic unit per class even where the FM
+    /// sees a class as several concepts (a merged class), as the baselines' learner has.
+    #[serde(default)]
+    pub no_concepts: bool,
+    /// An addition, off by default: centre the small models' weight penalty on the FM's linear
+    /// readout ([`crate::Readout`]). Measured in docs/method.md: large early gains on long tail,
+    /// none at the end, losses on merge; not part of the method as benchmarked.
+    #[serde(default)]
+    pub fm_weight_prior: bool,
 }
 
 impl MethodOptions {
@@ -38,6 +47,8 @@ impl MethodOptions {
             (self.no_seed, "no-seed"),
             (self.no_trust, "no-trust"),
             (self.no_pseudo, "no-pseudo"),
+            (self.no_concepts, "no-concepts"),
+            (self.fm_weight_prior, "fm-weight-prior"),
         ]
         .iter()
         .filter(|(on, _)| *on)

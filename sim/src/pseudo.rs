@@ -36,6 +36,11 @@ pub struct LabelerContext<'a> {
     pub pool_x: &'a Matrix,
     /// FM log-probabilities of the pool (N x C).
     pub fm_log_probs: &'a Matrix,
+    /// FM log-probabilities of the pool over the FM's concepts (N x concepts; the classes
+    /// themselves unless a class is a merge of several).
+    pub concept_fm: &'a Matrix,
+    /// The class of each concept.
+    pub concept_class: &'a [usize],
     /// Number of classes C.
     pub n_classes: usize,
     /// Labeled pool rows, in labeling order.
@@ -52,6 +57,35 @@ pub struct LabelerContext<'a> {
     pub learner: &'a LearnerConfig,
     /// Last round's human-only model, to warm-start fits.
     pub previous_human_model: Option<&'a LogReg>,
+}
+
+/// What a labeler adds to one small model's fit ([`crate::FitPrior`], owned for one round).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelPrior {
+    /// Centre of the weight penalty ([`crate::Readout`]; over the concepts when `concepts`).
+    pub centre: Option<crate::Readout>,
+    /// One logistic unit per FM concept ([`LabelerContext::concept_fm`]).
+    pub concepts: bool,
+}
+
+impl ModelPrior {
+    /// The fit's view of this prior, with the run's concepts (used when `concepts`).
+    pub fn fit_prior<'a>(&'a self, concepts: crate::Concepts<'a>) -> crate::FitPrior<'a> {
+        crate::FitPrior {
+            centre: self.centre.as_ref(),
+            concepts: self.concepts.then_some(concepts),
+        }
+    }
+}
+
+/// The FM prior inside the round's two fits: the human-only model behind co-decision, and the
+/// deployed model (human labels plus pseudo-labels) that selection and evaluation use.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LearnerPrior {
+    /// For the human-only model.
+    pub human: ModelPrior,
+    /// For the deployed model.
+    pub deployed: ModelPrior,
 }
 
 /// Produces label-trust decisions and co-decided pseudo-labels each round.
@@ -77,6 +111,17 @@ pub trait PseudoLabeler: Send {
     fn suspects(&mut self, ctx: &LabelerContext<'_>) -> Result<Vec<usize>> {
         let _ = ctx;
         Ok(Vec::new())
+    }
+
+    /// What this labeler adds to the small model's fits this round, given the trusted labels
+    /// (`suspects` left out); the default adds nothing (the plain learner).
+    fn learner_prior(
+        &mut self,
+        ctx: &LabelerContext<'_>,
+        suspects: &[usize],
+    ) -> Result<LearnerPrior> {
+        let _ = (ctx, suspects);
+        Ok(LearnerPrior::default())
     }
 
     /// The pseudo-labels of this round, from the human-only model's log-probabilities on the pool

@@ -89,6 +89,11 @@ pub struct Prepared {
     pub pool_x: Matrix,
     /// FM log-probabilities of the pool (log-softmax of the FM scores, merged where asked).
     pub pool_fm: Matrix,
+    /// FM log-probabilities of the pool over the FM's concepts (its prompts, before any merge):
+    /// pool rows x concepts. Equal to `pool_fm` without a merge.
+    pub pool_concept_fm: Matrix,
+    /// The class of each concept (`c.min(k - 1)` after a merge to `k`; the identity otherwise).
+    pub concept_class: Vec<usize>,
     /// Clean pool labels.
     pub pool_clean: Vec<usize>,
     /// Pool labels as the annotator gives them (with the setting's noise).
@@ -264,6 +269,11 @@ pub fn prepare(ds: &Dataset, setting: &Setting, seed: u64) -> Result<Prepared> {
             ds.class_names.clone(),
         ),
     };
+    let concept_class: Vec<usize> = (0..ds.n_classes()).map(|c| c.min(n_classes - 1)).collect();
+    let concept_fm = match setting.imbalance {
+        Imbalance::Merge { .. } => Some(fm_log_probs(&ds.fm_scores, None)),
+        _ => None,
+    };
     let test_mask = test_mask(ds, &labels, n_classes);
     let mut pool: Vec<usize> = (0..ds.len()).filter(|&i| !test_mask[i]).collect();
     let test: Vec<usize> = (0..ds.len()).filter(|&i| test_mask[i]).collect();
@@ -279,6 +289,8 @@ pub fn prepare(ds: &Dataset, setting: &Setting, seed: u64) -> Result<Prepared> {
         class_names,
         pool_x: ds.embeddings.select_rows(&pool),
         pool_fm: fm.select_rows(&pool),
+        pool_concept_fm: concept_fm.as_ref().unwrap_or(&fm).select_rows(&pool),
+        concept_class,
         pool_clean,
         pool_noisy,
         pool_source: pool,

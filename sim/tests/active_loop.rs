@@ -333,3 +333,77 @@ fn pseudo_learner_without_a_labeler_is_a_clear_error_and_both_degrades_to_plain(
         assert_eq!(r.config.notes.len(), 1);
     }
 }
+
+/// Runs ours with its own labeler under `options`, on a thread with the stack the core's
+/// fixed-capacity buffers need (as `run_experiment`'s workers have).
+fn run_ours(prep: &Prepared, s: &Setting, options: MethodOptions) -> RunResult {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(experiment::DEFAULT_WORKER_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                let ours = strategy::build("ours", &options).unwrap();
+                let labeler = ours.own_labeler();
+                run_one(
+                    prep,
+                    s,
+                    0,
+                    ours,
+                    LearnerMode::Own,
+                    labeler,
+                    &LearnerConfig::default(),
+                    &|| {},
+                )
+                .unwrap()
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    })
+}
+
+/// One unit per FM concept changes ours' deployed model where a class is a merge of concepts,
+/// and nothing where every class is one concept; the weight prior changes the fits.
+#[test]
+fn concepts_act_on_merged_classes_only() {
+    let (_d, ds) = dataset();
+    let merge = setting();
+    let prep = prepare(&ds, &merge, 0).unwrap();
+    assert_eq!(prep.concept_class, vec![0, 1, 2, 2, 2]);
+    assert_eq!(prep.pool_concept_fm.cols(), 5);
+    let no = MethodOptions {
+        no_concepts: true,
+        ..Default::default()
+    };
+    let with = run_ours(&prep, &merge, MethodOptions::default());
+    let without = run_ours(&prep, &merge, no);
+    let acc = |r: &RunResult| {
+        r.rounds
+            .iter()
+            .map(|x| x.balanced_accuracy)
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(acc(&with), acc(&without));
+
+    let tail = Setting::new(Imbalance::LongTail { rho: 5.0 }, 0.1, 12, 4);
+    let prep = prepare(&ds, &tail, 0).unwrap();
+    assert_eq!(prep.concept_class, vec![0, 1, 2, 3, 4]);
+    let with = run_ours(&prep, &tail, MethodOptions::default());
+    let without = run_ours(&prep, &tail, no);
+    assert_eq!(metrics_only_run(&with), metrics_only_run(&without));
+    let wp = MethodOptions {
+        fm_weight_prior: true,
+        ..Default::default()
+    };
+    assert_ne!(acc(&run_ours(&prep, &tail, wp)), acc(&with));
+}
+
+/// A run without its wall-clock fields (the rest is deterministic).
+fn metrics_only_run(r: &RunResult) -> Vec<RoundRecord> {
+    r.rounds
+        .iter()
+        .map(|x| RoundRecord {
+            select_seconds: 0.0,
+            ..x.clone()
+        })
+        .collect()
+}

@@ -1,7 +1,10 @@
 //! The small model: accuracy on a separable toy set, gradient against finite differences,
-//! sample weights, warm start, cross-fitting.
+//! sample weights, warm start, cross-fitting; the FM prior inside the fit (a centred weight
+//! penalty, one unit per FM concept).
 
-use coselect_sim::{cross_fit, synthetic, LearnerConfig, LogReg, Matrix, TrainSet};
+use coselect_sim::{
+    cross_fit, synthetic, Concepts, FitPrior, LearnerConfig, LogReg, Matrix, Readout, TrainSet,
+};
 
 #[test]
 fn separates_gaussian_blobs() {
@@ -35,15 +38,15 @@ fn gradient_matches_finite_differences() {
     let theta: Vec<f64> = (0..3 * 4)
         .map(|k| ((k * 7 % 11) as f64 - 5.0) * 0.05)
         .collect();
-    let (_, grad) = LogReg::objective_at(&x, &set, 3, &cfg, &theta);
+    let (_, grad) = LogReg::objective_at(&x, &set, 3, &cfg, &theta, None);
     let h = 1e-6;
     for k in 0..theta.len() {
         let mut tp = theta.clone();
         tp[k] += h;
         let mut tm = theta.clone();
         tm[k] -= h;
-        let fd = (LogReg::objective_at(&x, &set, 3, &cfg, &tp).0
-            - LogReg::objective_at(&x, &set, 3, &cfg, &tm).0)
+        let fd = (LogReg::objective_at(&x, &set, 3, &cfg, &tp, None).0
+            - LogReg::objective_at(&x, &set, 3, &cfg, &tm, None).0)
             / (2.0 * h);
         assert!(
             (fd - grad[k]).abs() < 1e-4 * (1.0 + fd.abs()),
@@ -150,4 +153,158 @@ fn cross_fit_is_out_of_sample_and_seeded() {
     let ins = LogReg::fit(&x, &set, 3, &cfg, None).log_proba(&x);
     assert!(cf.row(0)[y[0]] < ins.row(0)[y[0]]);
     assert_eq!(cf, cross_fit(&x, &set, 3, &cfg, 5, 11, None));
+}
+
+/// A centred penalty `0.5 |W - W0|^2`: its gradient against finite differences.
+#[test]
+fn centred_gradient_matches_finite_differences() {
+    let (x, _, y) = synthetic::blobs(30, 3, 3, 8);
+    let y: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let rows: Vec<usize> = (0..30).collect();
+    let set = TrainSet::human(&rows, &y);
+    let cfg = LearnerConfig::default();
+    let centre = Readout {
+        w: (0..9).map(|k| (k as f64 - 4.0) * 0.3).collect(),
+        b: vec![0.0; 3],
+        dim: 3,
+    };
+    let theta: Vec<f64> = (0..12).map(|k| ((k * 5 % 7) as f64 - 3.0) * 0.1).collect();
+    let (_, grad) = LogReg::objective_at(&x, &set, 3, &cfg, &theta, Some(&centre));
+    let (_, plain) = LogReg::objective_at(&x, &set, 3, &cfg, &theta, None);
+    assert!(grad.iter().zip(&plain).any(|(a, b)| (a - b).abs() > 1e-3));
+    let h = 1e-6;
+    for k in 0..theta.len() {
+        let (mut tp, mut tm) = (theta.clone(), theta.clone());
+        tp[k] += h;
+        tm[k] -= h;
+        let fd = (LogReg::objective_at(&x, &set, 3, &cfg, &tp, Some(&centre)).0
+            - LogReg::objective_at(&x, &set, 3, &cfg, &tm, Some(&centre)).0)
+            / (2.0 * h);
+        assert!(
+            (fd - grad[k]).abs() < 1e-4 * (1.0 + fd.abs()),
+            "param {k}: {fd} vs {}",
+            grad[k]
+        );
+    }
+}
+
+/// With few labels the centred fit stays near the centre; with many it follows the data.
+#[test]
+fn centred_fit_follows_the_prior_with_few_labels_and_the_data_with_many() {
+    let (x, _, y) = synthetic::blobs(400, 4, 2, 12);
+    let y: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let cfg = LearnerConfig::default();
+    let plain_all = LogReg::fit(
+        &x,
+        &TrainSet::human(&(0..400).collect::<Vec<_>>(), &y),
+        2,
+        &cfg,
+        None,
+    );
+    // A centre pointing the wrong way: the negated full-data solution, scaled up.
+    let centre = Readout {
+        w: plain_all.weights().iter().map(|v| -3.0 * v).collect(),
+        b: vec![0.0; 2],
+        dim: 4,
+    };
+    let prior = FitPrior {
+        centre: Some(&centre),
+        concepts: None,
+    };
+    let acc = |m: &LogReg| {
+        let lp = m.log_proba(&x);
+        (0..400).filter(|&i| lp.argmax_row(i) == y[i]).count()
+    };
+    // Two labels of each class.
+    let few: Vec<usize> = (0..2)
+        .flat_map(|c| (0..400).filter(|&i| y[i] == c).take(2).collect::<Vec<_>>())
+        .collect();
+    let few_y: Vec<usize> = few.iter().map(|&i| y[i]).collect();
+    let m_few = LogReg::fit_with(&x, &TrainSet::human(&few, &few_y), 2, &cfg, None, prior);
+    let all: Vec<usize> = (0..400).collect();
+    let m_all = LogReg::fit_with(&x, &TrainSet::human(&all, &y), 2, &cfg, None, prior);
+    let plain_few = LogReg::fit(&x, &TrainSet::human(&few, &few_y), 2, &cfg, None);
+    assert!(
+        acc(&plain_few) >= 340,
+        "4 labels, plain: {}",
+        acc(&plain_few)
+    );
+    assert!(
+        acc(&m_few) + 60 <= acc(&plain_few),
+        "4 labels against a wrong prior: {} (plain {})",
+        acc(&m_few),
+        acc(&plain_few)
+    );
+    assert!(
+        acc(&m_all) + 10 >= acc(&plain_all),
+        "400 labels overrule the prior: {} (plain {})",
+        acc(&m_all),
+        acc(&plain_all)
+    );
+}
+
+/// A class made of two separated concepts, with the other class between them: one logistic unit
+/// per class cannot separate that; one unit per concept can. Class probabilities still sum to 1.
+#[test]
+fn concept_units_fit_a_class_that_is_a_mixture() {
+    let n = 300;
+    let mut xs = Vec::new();
+    let mut y = Vec::new();
+    let mut fm = Vec::new();
+    for i in 0..n {
+        // Deterministic jitter in [-0.5, 0.5).
+        let j = |k: usize| ((i * 7919 + k * 104_729) % 1000) as f32 / 1000.0 - 0.5;
+        let (cx, class, concept) = match i % 3 {
+            0 => (0.0f32, 0usize, 0usize),
+            1 => (-4.0, 1, 1),
+            _ => (4.0, 1, 2),
+        };
+        xs.extend([cx + j(0), j(1)]);
+        y.push(class);
+        // The FM's concept log-probabilities: the concept centre nearest the row wins.
+        let d = |c: f32| -((cx + j(0) - c).powi(2));
+        let z = [d(0.0), d(-4.0), d(4.0)];
+        let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+        fm.extend(z.iter().map(|v| v - lse));
+        let _ = concept;
+    }
+    let x = Matrix::new(n, 2, xs);
+    let fm = Matrix::new(n, 3, fm);
+    let train: Vec<usize> = (0..n).step_by(2).collect();
+    let train_y: Vec<usize> = train.iter().map(|&i| y[i]).collect();
+    let set = TrainSet::human(&train, &train_y);
+    let cfg = LearnerConfig::default();
+    let acc = |m: &LogReg| {
+        let lp = m.log_proba(&x);
+        for i in 0..n {
+            let s: f64 = lp.row(i).iter().map(|&v| (v as f64).exp()).sum();
+            assert!((s - 1.0).abs() < 1e-4, "row {i} sums to {s}");
+        }
+        (1..n)
+            .step_by(2)
+            .filter(|&i| lp.argmax_row(i) == y[i])
+            .count() as f64
+            / (n / 2) as f64
+    };
+    let plain = LogReg::fit(&x, &set, 2, &cfg, None);
+    let concepts = Concepts {
+        fm: &fm,
+        class_of: &[0, 1, 1],
+    };
+    let prior = FitPrior {
+        centre: None,
+        concepts: Some(concepts),
+    };
+    let by_concept = LogReg::fit_with(&x, &set, 2, &cfg, None, prior);
+    assert!(acc(&plain) < 0.8, "one unit per class: {}", acc(&plain));
+    assert!(
+        acc(&by_concept) > 0.98,
+        "one unit per concept: {}",
+        acc(&by_concept)
+    );
+    assert_eq!(by_concept.present_classes(), &[0, 1, 2]);
+    // A warm start from the per-class model is refused (other units); from itself it is kept.
+    let again = LogReg::fit_with(&x, &set, 2, &cfg, Some(&by_concept), prior);
+    assert!(again.iterations() <= by_concept.iterations());
 }

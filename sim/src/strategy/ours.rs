@@ -11,9 +11,9 @@ use coselect_core::Fusion;
 use crate::error::Result;
 use crate::method::{self, core_config};
 use crate::options::MethodOptions;
-use crate::pseudo::{LabelerContext, PseudoLabel, PseudoLabeler};
+use crate::pseudo::{LabelerContext, LearnerPrior, ModelPrior, PseudoLabel, PseudoLabeler};
 use crate::strategy::{SelectContext, Strategy};
-use crate::{cross_fit, Matrix, TrainSet};
+use crate::{cross_fit, Matrix, Readout, TrainSet};
 
 /// Our method's query rule.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,6 +39,8 @@ impl Strategy for Ours {
     fn own_labeler(&self) -> Option<Box<dyn PseudoLabeler>> {
         Some(Box::new(CoreLabeler {
             options: self.options,
+            readout: None,
+            concept_readout: None,
         }))
     }
 
@@ -73,11 +75,19 @@ impl Strategy for Ours {
 }
 
 /// Label trust (cross-fitted, 5 folds) and co-decided pseudo-labels through the core.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CoreLabeler {
     /// Ablation switches (`no_trust`, `no_pseudo`, `no_prior`).
     pub options: MethodOptions,
+    /// The FM's linear readout on this run's pool (`fm_weight_prior`), fitted at the first
+    /// round that needs it: over the classes, and over the concepts.
+    pub readout: Option<Readout>,
+    /// See `readout`.
+    pub concept_readout: Option<Readout>,
 }
+
+/// Ridge of the readout fit, relative to the embeddings' mean square (keeps it unique).
+const READOUT_RIDGE: f64 = 1e-6;
 
 /// Folds of the cross-fitting behind label trust.
 const TRUST_FOLDS: usize = 5;
@@ -99,6 +109,47 @@ impl PseudoLabeler for CoreLabeler {
             ctx.previous_human_model,
         );
         method::suspects(&cfg, ctx.fm_log_probs, &oos, ctx.labeled, ctx.labels)
+    }
+
+    fn learner_prior(
+        &mut self,
+        ctx: &LabelerContext<'_>,
+        suspects: &[usize],
+    ) -> Result<LearnerPrior> {
+        if self.options.no_prior {
+            return Ok(LearnerPrior::default());
+        }
+        // Concepts change the model only where a class is several of them; with one concept
+        // per class the plain model is the same model.
+        let concepts = !self.options.no_concepts && ctx.concept_class.len() > ctx.n_classes;
+        let mut prior = LearnerPrior {
+            human: ModelPrior::default(),
+            deployed: ModelPrior {
+                centre: None,
+                concepts,
+            },
+        };
+        if !self.options.fm_weight_prior {
+            return Ok(prior);
+        }
+        let cfg = core_config(ctx.n_classes, 1)?;
+        let (rows, ys, _) = method::trusted(ctx.labeled, ctx.labels, suspects, ctx.n_classes);
+        if rows.is_empty() {
+            return Ok(prior);
+        }
+        let a_t = method::temperature(&cfg, ctx.fm_log_probs, &rows, &ys)? as f64;
+        let by_class = self
+            .readout
+            .get_or_insert_with(|| Readout::fit(ctx.pool_x, ctx.fm_log_probs, READOUT_RIDGE));
+        prior.human.centre = Some(by_class.scaled(a_t));
+        prior.deployed.centre = Some(if concepts {
+            self.concept_readout
+                .get_or_insert_with(|| Readout::fit(ctx.pool_x, ctx.concept_fm, READOUT_RIDGE))
+                .scaled(a_t)
+        } else {
+            by_class.scaled(a_t)
+        });
+        Ok(prior)
     }
 
     fn pseudo_labels(
