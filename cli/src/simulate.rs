@@ -7,6 +7,15 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use coselect_sim::{report, ExperimentConfig, Imbalance, LearnerChoice, MethodOptions, Setting};
 
+/// What the `pseudo` learner adds for the baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PseudoLabeler {
+    /// The co-decided pseudo-labels alone.
+    Shared,
+    /// Our method's learner.
+    Ours,
+}
+
 /// Learner for the baselines.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Learner {
@@ -57,6 +66,11 @@ pub struct Args {
     /// Learner of the baselines.
     #[arg(long, value_enum, default_value_t = Learner::Both)]
     pub learner: Learner,
+    /// What the `pseudo` learner gives the baselines: `shared` (the co-decided pseudo-labels,
+    /// the default) or `ours` (our method's whole learner: trust, concepts, pseudo-labels), which
+    /// leaves only the query rule between the baselines and ours.
+    #[arg(long, value_enum, default_value_t = PseudoLabeler::Shared)]
+    pub pseudo_labeler: PseudoLabeler,
     /// Run a named grid instead of one setting.
     #[arg(long, value_enum, conflicts_with_all = ["merge", "long_tail"])]
     pub preset: Option<Preset>,
@@ -153,6 +167,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         no_concepts: args.no_concepts,
         fm_weight_prior: args.fm_weight_prior,
     };
+    if args.pseudo_labeler == PseudoLabeler::Ours {
+        cfg.labeler = Some(coselect_sim::pseudo::ours_labeler());
+    }
     cfg.progress = !args.quiet;
     eprintln!(
         "coselect simulate: {} ({} rows, {} classes, dim {}); settings: {}; {} seeds; strategies: {}",
@@ -247,7 +264,15 @@ mod tests {
             settings(&a).unwrap(),
             vec![Setting::new(Imbalance::LongTail { rho: 10.0 }, 0.0, 50, 5)]
         );
-        assert!(a.no_trust && !a.no_pseudo);
+        assert!(a.no_trust && !a.no_pseudo && !a.no_concepts && !a.fm_weight_prior);
+        assert_eq!(a.pseudo_labeler, PseudoLabeler::Shared);
+        let b = parse(&[
+            "--no-concepts",
+            "--fm-weight-prior",
+            "--pseudo-labeler",
+            "ours",
+        ]);
+        assert!(b.no_concepts && b.fm_weight_prior && b.pseudo_labeler == PseudoLabeler::Ours);
         assert!(Wrap::try_parse_from(["simulate", "--merge", "3", "--long-tail", "10"]).is_err());
         assert!(Wrap::try_parse_from(["simulate", "--preset", "paper", "--merge", "3"]).is_err());
         let s = parse(&["--strategies", "random,margin"])

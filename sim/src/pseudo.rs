@@ -146,3 +146,17 @@ pub fn shared_labeler() -> Option<LabelerFactory> {
         Box::new(crate::strategy::SharedCoDecision) as Box<dyn PseudoLabeler>
     }))
 }
+
+/// Our method's whole learner (label trust, FM concepts, co-decided pseudo-labels, and the weight
+/// prior when asked) as the labeler of the `pseudo` learner: given to every baseline, it leaves
+/// only the query rule between them and ours, which splits ours' saving into learner and queries.
+///
+/// ```
+/// let f = coselect_sim::pseudo::ours_labeler();
+/// let _labeler = f(&coselect_sim::MethodOptions::default());
+/// ```
+pub fn ours_labeler() -> LabelerFactory {
+    Arc::new(|o: &MethodOptions| {
+        Box::new(crate::strategy::CoreLabeler::new(*o)) as Box<dyn PseudoLabeler>
+    })
+}

@@ -37,11 +37,7 @@ impl Strategy for Ours {
     }
 
     fn own_labeler(&self) -> Option<Box<dyn PseudoLabeler>> {
-        Some(Box::new(CoreLabeler {
-            options: self.options,
-            readout: None,
-            concept_readout: None,
-        }))
+        Some(Box::new(CoreLabeler::new(self.options)))
     }
 
     fn select(&mut self, ctx: &mut SelectContext<'_>) -> Result<Vec<usize>> {
@@ -84,6 +80,17 @@ pub struct CoreLabeler {
     pub readout: Option<Readout>,
     /// See `readout`.
     pub concept_readout: Option<Readout>,
+}
+
+impl CoreLabeler {
+    /// The labeler of our method under `options`.
+    pub fn new(options: MethodOptions) -> Self {
+        Self {
+            options,
+            readout: None,
+            concept_readout: None,
+        }
+    }
 }
 
 /// Ridge of the readout fit, relative to the embeddings' mean square (keeps it unique).
