@@ -66,7 +66,7 @@ impl<const K: usize> ClassHeaps<K> {
     /// Offers a block's scores: `scores[c][j]` is class `c` of the row
     /// selected as `rows[j]` (its pool row or the caller's id); lanes past
     /// `rows.len()` are ignored.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
             // Once the lists are full almost no block has a row for a class:
