@@ -162,6 +162,9 @@ pub(crate) trait TopList: Send {
     fn offer(&mut self, e: Entry);
     fn entries(&self) -> &[Entry];
     fn best_last(&mut self) -> &[Entry];
+    /// The worst kept score once the list is full (an entry scoring less
+    /// cannot enter), `-inf` before.
+    fn floor(&self) -> f32;
 }
 
 impl<const N: usize> TopList for BoundedTopK<N> {
@@ -174,6 +177,13 @@ impl<const N: usize> TopList for BoundedTopK<N> {
     }
     fn best_last(&mut self) -> &[Entry] {
         self.sort_best_last()
+    }
+    #[inline]
+    fn floor(&self) -> f32 {
+        match self.len() == self.limit() && self.limit() > 0 {
+            true => self.as_slice()[0].score,
+            false => f32::NEG_INFINITY,
+        }
     }
 }
 

@@ -254,18 +254,12 @@ pub(crate) struct CoState {
     pub(crate) sigma: Vec<u64>,
     pub(crate) unlabeled: u64,
     pub(crate) kept: Vec<Box<dyn TopList>>,
-    /// Rows that may reach the floor, waiting for their FM softmax.
-    pending: Pending,
-}
-
-/// Up to [`LANES`] co-decision candidates in block form.
-struct Pending {
-    fm: Vec<Lanes>,
-    index: [u64; LANES],
-    class: [u32; LANES],
-    /// The small model's probability of the agreed class.
-    ps: Lanes,
-    len: usize,
+    /// Per class, a score below which no entry can enter `kept[c]`: its
+    /// worst kept score once full, `-inf` before (and after a restore or a
+    /// merge, which only makes it lower than it could be). Most candidates
+    /// of a large pool are settled by this compare, without a call into
+    /// the boxed list.
+    floor: Vec<f32>,
 }
 
 impl CoState {
@@ -274,17 +268,11 @@ impl CoState {
             sigma: vec![0; classes],
             unlabeled: 0,
             kept: (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?,
-            pending: Pending {
-                fm: vec![[0.0; LANES]; classes],
-                index: [0; LANES],
-                class: [0; LANES],
-                ps: [0.0; LANES],
-                len: 0,
-            },
+            floor: vec![f32::NEG_INFINITY; classes],
         })
     }
 
-    /// Adds another worker's counts and kept candidates (both flushed).
+    /// Adds another worker's counts and kept candidates.
     fn merge(&mut self, other: &CoState) {
         for (x, y) in self.sigma.iter_mut().zip(&other.sigma) {
             *x += y;
@@ -297,27 +285,40 @@ impl CoState {
         }
     }
 
-    /// Confidence `min(p_f, p_s)` of the pending rows (the core's
-    /// [`block::candidacy`] in two halves), counted and kept as
-    /// [`coselect_core::CoDecider`] does; empties the pending block.
+    /// Counts and keeps the candidates of a block as
+    /// [`coselect_core::CoDecider`] does: `class` and `conf` are the core's
+    /// [`block::candidacy`] of its rows, `index` the first `index.len()`
+    /// lanes' indices (later lanes are stale and ignored).
     #[inline(always)]
-    fn decide(&mut self, temperature: f32, scratch: &mut [Lanes], co_conf: f32, co_floor: f32) {
-        let p = &mut self.pending;
-        if p.len == 0 {
-            return;
+    fn decide_block(
+        &mut self,
+        class: &[u32; LANES],
+        conf: &Lanes,
+        index: &[u64],
+        co_conf: f32,
+        co_floor: f32,
+    ) {
+        // Only lanes with `conf >= co_floor` are counted or kept (`co_conf
+        // >= co_floor`, checked by the config): they are taken from a bit
+        // mask, so the half of the rows that are no candidate cost no
+        // mispredicted branch.
+        let mut live = 0u32;
+        for j in 0..LANES {
+            let take = class[j] != block::NO_CLASS && conf[j] >= co_floor;
+            live |= (take as u32) << j;
         }
-        let pf = block::fm_confidence(&p.fm, temperature, scratch);
-        let lanes = pf.iter().zip(&p.ps).zip(&p.class).zip(&p.index);
-        for (((pf, ps), &c), &index) in lanes.take(p.len) {
-            let (c, conf) = (c as usize, pf.min(*ps));
-            if conf >= co_conf {
-                self.sigma[c] += 1;
-            }
-            if conf >= co_floor {
-                self.kept[c].offer(Entry::new(conf, index));
+        live &= ((1u64 << index.len()) - 1) as u32;
+        while live != 0 {
+            let j = live.trailing_zeros() as usize;
+            live &= live - 1;
+            let (c, conf) = (class[j] as usize, conf[j]);
+            self.sigma[c] += (conf >= co_conf) as u64;
+            if conf >= self.floor[c] {
+                let kept = &mut self.kept[c];
+                kept.offer(Entry::new(conf, index[j]));
+                self.floor[c] = kept.floor();
             }
         }
-        p.len = 0;
     }
 }
 
@@ -521,11 +522,6 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         if block.len > 0 {
             self.score_block(st, block)?;
         }
-        let temperature = self.plan.calibration.temperature;
-        let c = &self.plan.config;
-        if let Some(co) = st.co.as_mut() {
-            co.decide(temperature, &mut block.scratch, c.co_confidence, c.co_floor);
-        }
         Ok(())
     }
 
@@ -565,23 +561,12 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         st.heaps.push_block(&b.index[..n], &b.scores);
         if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
             co.unlabeled += n as u64;
-            // Only a row whose models agree with `p_s >= co_floor` can reach
-            // the floor (`min(p_f, p_s)`), and `co_confidence >= co_floor`,
-            // so only those need the FM softmax: they wait in a second block.
-            let (class, ps) = block::agreement(&b.fm, sm, temperature);
-            for j in (0..n).filter(|&j| class[j] != block::NO_CLASS && ps[j] >= co_floor) {
-                let k = co.pending.len;
-                for (t, f) in co.pending.fm.iter_mut().zip(&b.fm) {
-                    t[k] = f[j];
-                }
-                co.pending.index[k] = b.index[j];
-                co.pending.class[k] = class[j];
-                co.pending.ps[k] = ps[j];
-                co.pending.len += 1;
-                if co.pending.len == LANES {
-                    co.decide(temperature, &mut b.scratch, co_conf, co_floor);
-                }
-            }
+            // The FM softmax of every lane, though only the rows whose models
+            // agree can use it: computed in place it costs less than
+            // gathering those rows into a second block (lanes are
+            // independent, so each gets the same bits either way).
+            let (class, conf) = block::candidacy(&b.fm, sm, temperature, &mut b.scratch);
+            co.decide_block(&class, &conf, &b.index[..n], co_conf, co_floor);
         }
         Ok(())
     }
