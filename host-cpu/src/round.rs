@@ -481,7 +481,7 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
             // SAFETY: the CPU supports AVX2, checked just above.
             return unsafe { self.score_rows_avx2(st, block, range) };
         }
-        self.score_rows_inline(st, block, range)
+        self.score_rows_inline(st, block, range, false)
     }
 
     /// [`Self::score_rows`] compiled with AVX2 enabled.
@@ -497,24 +497,59 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         block: &mut Block,
         range: std::ops::Range<usize>,
     ) -> Result<()> {
-        self.score_rows_inline(st, block, range)
+        self.score_rows_inline(st, block, range, true)
     }
 
-    /// The body of [`Self::score_rows`], inlined into each of its copies.
+    /// The body of [`Self::score_rows`], inlined into each of its copies;
+    /// `avx2` is true in the AVX2 copy (its block copy then uses AVX2
+    /// shuffles, which only that copy may call).
     #[inline(always)]
     fn score_rows_inline<const K: usize>(
         &self,
         st: &mut PartialState<K>,
         block: &mut Block,
         range: std::ops::Range<usize>,
+        avx2: bool,
     ) -> Result<()> {
-        for i in range {
+        let (fm_rows, sm_rows) = (self.fm.f32_rows(), self.sm.map(|m| m.f32_rows()));
+        let mut i = range.start;
+        while i < range.end {
+            // The common case, a whole block of unlabeled f32 rows, is
+            // copied in one go: no per-row label test, dtype match or lane
+            // count, and the copy loop has fixed bounds.
+            if block.len == 0 && range.end - i >= LANES {
+                let free = match self.rows {
+                    Rows::Pool(labels) => labels.none_labeled(i, LANES),
+                    Rows::Ids(_) => true,
+                };
+                if let (true, Some(fm), Some(sm)) = (free, fm_rows, sm_rows.unwrap_or(fm_rows)) {
+                    fm.transpose_block(i, &mut block.fm, avx2);
+                    if self.sm.is_some() {
+                        sm.transpose_block(i, &mut block.sm, avx2);
+                    }
+                    for j in 0..LANES {
+                        block.rows[j] = i + j;
+                        block.index[j] = match self.rows {
+                            Rows::Pool(_) => (i + j) as u64,
+                            Rows::Ids(ids) => ids[i + j],
+                        };
+                    }
+                    block.len = LANES;
+                    self.score_block(st, block)?;
+                    i += LANES;
+                    continue;
+                }
+            }
             let index = match self.rows {
-                Rows::Pool(labels) if labels.is_labeled(i) => continue,
+                Rows::Pool(labels) if labels.is_labeled(i) => {
+                    i += 1;
+                    continue;
+                }
                 Rows::Pool(_) => i as u64,
                 Rows::Ids(ids) => ids[i],
             };
             block.load(self.fm, self.sm, i, index);
+            i += 1;
             if block.len == LANES {
                 self.score_block(st, block)?;
             }
