@@ -205,9 +205,9 @@ pub(crate) fn max(x: &[Lanes]) -> Lanes {
 /// [`crate::candidacy_unchecked`] for every row of a block: `class[j]` is
 /// the agreed class of row `j` ([`NO_CLASS`] when the FM at temperature
 /// multiplier `temperature` and the small model disagree) and `conf[j]` its
-/// confidence `min(p_f, p_s)` (unspecified for a non-candidate). `scratch`
-/// holds as many classes as `fm`. The same as [`agreement`] followed by
-/// [`fm_confidence`], which a host can run on the agreeing rows only.
+/// confidence `min(p_f, p_s)` (unspecified for a non-candidate). The same
+/// bits as [`agreement`] followed by [`fm_confidence`], which a host can run
+/// on the agreeing rows only.
 ///
 /// ```
 /// use coselect_core::block::{candidacy, LANES, NO_CLASS};
@@ -216,24 +216,27 @@ pub(crate) fn max(x: &[Lanes]) -> Lanes {
 /// let mut sm = [[0.5f32.ln(); LANES]; 2];
 /// sm[0][1] = 0.9f32.ln();
 /// sm[1][1] = 0.1f32.ln();
-/// let mut scratch = [[0.0; LANES]; 2];
-/// let (class, conf) = candidacy(&fm, &sm, 1.0, &mut scratch);
+/// let (class, conf) = candidacy(&fm, &sm, 1.0);
 /// assert_eq!(class[1], 0);
 /// let row = coselect_core::candidacy_unchecked(&[4.0, 0.0], &[sm[0][1], sm[1][1]], 1.0, &mut [0.0; 2]);
 /// assert_eq!(row, Some((0, conf[1])));
 /// ```
 #[inline(always)]
-pub fn candidacy(
-    fm: &[Lanes],
-    sm: &[Lanes],
-    temperature: f32,
-    scratch: &mut [Lanes],
-) -> ([u32; LANES], Lanes) {
-    let (class, ps) = agreement(fm, sm, temperature);
-    let pf = fm_confidence(fm, temperature, scratch);
+pub fn candidacy(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
+    // `agreement` then `fm_confidence`, sharing the FM's max (both take it
+    // by `argmax` of the same products) and summing the softmax terms
+    // without storing them: the same operations on every lane, less work.
+    let (cf, max) = argmax(fm, temperature);
+    let (class, ps) = agree(cf, sm);
+    let mut s = [0.0f32; LANES];
+    for x in fm {
+        for j in 0..LANES {
+            s[j] += exp(temperature * x[j] - max[j]);
+        }
+    }
     let mut conf = [0.0f32; LANES];
     for j in 0..LANES {
-        conf[j] = pf[j].min(ps[j]);
+        conf[j] = (1.0 / s[j]).min(ps[j]);
     }
     (class, conf)
 }
@@ -256,6 +259,12 @@ pub fn candidacy(
 #[inline(always)]
 pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
     let (cf, _) = argmax(fm, temperature);
+    agree(cf, sm)
+}
+
+/// [`agreement`] given the FM's argmax `cf`.
+#[inline(always)]
+fn agree(cf: [u32; LANES], sm: &[Lanes]) -> ([u32; LANES], Lanes) {
     let (cs, ls) = argmax(sm, 1.0);
     let mut class = [NO_CLASS; LANES];
     let mut ps = [0.0f32; LANES];

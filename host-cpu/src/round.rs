@@ -364,12 +364,11 @@ impl<const K: usize> PartialState<K> {
 }
 
 /// A block of up to [`LANES`] unlabeled rows in the core's
-/// structure-of-arrays form, and the scratch its formulas need.
+/// structure-of-arrays form, and the scores' buffer.
 pub(crate) struct Block {
     fm: Vec<Lanes>,
     sm: Vec<Lanes>,
     scores: Vec<Lanes>,
-    scratch: Vec<Lanes>,
     /// The row of each lane in the matrices read (errors name it).
     rows: [usize; LANES],
     /// The index each lane is selected under: its pool row, or the
@@ -389,7 +388,6 @@ impl Block {
             fm: lanes(),
             sm: lanes(),
             scores: lanes(),
-            scratch: lanes(),
             rows: [0; LANES],
             index: [0; LANES],
             len: 0,
@@ -600,7 +598,7 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
             // agree can use it: computed in place it costs less than
             // gathering those rows into a second block (lanes are
             // independent, so each gets the same bits either way).
-            let (class, conf) = block::candidacy(&b.fm, sm, temperature, &mut b.scratch);
+            let (class, conf) = block::candidacy(&b.fm, sm, temperature);
             co.decide_block(&class, &conf, &b.index[..n], co_conf, co_floor);
         }
         Ok(())
