@@ -634,3 +634,73 @@ pub fn reason_word(r: Reason) -> &'static str {
         Reason::Boundary => "boundary",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scoring loop has a baseline copy and, on x86-64, an AVX2 copy
+    /// (the one `score_rows` picks on a machine that has AVX2, and so the
+    /// one the parity tests check against the core). Both must select the
+    /// same rows: run each over the same pool and compare.
+    #[test]
+    fn both_copies_of_the_scoring_loop_agree() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 * 8.0 - 4.0
+        };
+        for classes in [3, 10, 19] {
+            let rows = 1003;
+            let fm: Vec<f32> = (0..rows * classes).map(|_| noise()).collect();
+            let mut sm: Vec<f32> = fm.iter().map(|&f| f + 0.5 * noise()).collect();
+            for row in sm.chunks_mut(classes) {
+                let lse = coselect_core::math::log_sum_exp(row, 1.0);
+                row.iter_mut().for_each(|v| *v -= lse);
+            }
+            // Labeled rows here and there (block boundaries move), labeled
+            // as the FM says so that co-decision finds candidates; with
+            // few labels some classes stay in seed mode.
+            let labels = (0..rows).map(|i| match i % 23 {
+                0 => coselect_core::math::argmax(&fm[i * classes..(i + 1) * classes]) as i64,
+                _ => -1,
+            });
+            let labels = Labels::new("labels", labels, classes as u32).unwrap();
+            let pool = Pool::new(
+                Matrix::f32("fm", &fm, rows, classes).unwrap(),
+                Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
+                Some(labels),
+            )
+            .unwrap();
+            let config = Config::new(classes as u32, 40).unwrap();
+            let p = Parallelism {
+                threads: 1,
+                ..Parallelism::default()
+            };
+            let workers = Workers::new(p).unwrap();
+            let plan = RoundPlan::fit_on(&pool, &config, &workers, 0).unwrap();
+            assert!(plan.codecides());
+            let rows_of = Rows::Pool(&pool.labels);
+            let pass = ScoringPass::new(&plan, &pool.fm, pool.sm.as_ref(), rows_of).unwrap();
+            let run = |wide: bool| {
+                let mut st = PartialState::<256>::new(&plan).unwrap();
+                let mut block = Block::new(classes);
+                for start in (0..rows).step_by(300) {
+                    let range = start..(start + 300).min(rows);
+                    match wide {
+                        true => pass.score_rows(&mut st, &mut block, range),
+                        false => pass.score_rows_inline(&mut st, &mut block, range, false),
+                    }
+                    .unwrap();
+                }
+                st.finish(&plan).unwrap()
+            };
+            let (picks, pseudo) = run(false);
+            assert_eq!(picks.len(), 40);
+            assert!(!pseudo.is_empty());
+            assert_eq!(run(true), (picks, pseudo), "{classes} classes");
+        }
+    }
+}
