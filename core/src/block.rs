@@ -228,12 +228,7 @@ pub fn candidacy(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES],
     // without storing them: the same operations on every lane, less work.
     let (cf, max) = argmax(fm, temperature);
     let (class, ps) = agree(cf, sm);
-    let mut s = [0.0f32; LANES];
-    for x in fm {
-        for j in 0..LANES {
-            s[j] += exp(temperature * x[j] - max[j]);
-        }
-    }
+    let s = softmax_top(fm, temperature, &max);
     let mut conf = [0.0f32; LANES];
     for j in 0..LANES {
         conf[j] = (1.0 / s[j]).min(ps[j]);
@@ -278,17 +273,23 @@ fn agree(cf: [u32; LANES], sm: &[Lanes]) -> ([u32; LANES], Lanes) {
 
 /// The costly half of [`candidacy`], lane by lane: the FM's probability of
 /// its argmax, `1 / sum_c exp(z_c - max z)` with `z = temperature * fm` (the
-/// softmax entry whose term is `exp(0) = 1`). `scratch` holds as many
-/// classes as `fm`.
+/// softmax entry whose term is `exp(0) = 1`).
 #[inline(always)]
-pub fn fm_confidence(fm: &[Lanes], temperature: f32, scratch: &mut [Lanes]) -> Lanes {
-    for (z, x) in scratch.iter_mut().zip(fm) {
+pub fn fm_confidence(fm: &[Lanes], temperature: f32) -> Lanes {
+    let (_, max) = argmax(fm, temperature);
+    softmax_top(fm, temperature, &max).map(|s| 1.0 / s)
+}
+
+/// Lane by lane: `sum_c exp(temperature * fm[c] - max)`, in class order.
+/// The terms are the ones [`crate::math`]'s softmax computes (`max` is the
+/// max of the same products), summed as it sums them, without being stored.
+#[inline(always)]
+fn softmax_top(fm: &[Lanes], temperature: f32, max: &Lanes) -> Lanes {
+    let mut s = [0.0f32; LANES];
+    for x in fm {
         for j in 0..LANES {
-            z[j] = temperature * x[j];
+            s[j] += exp(temperature * x[j] - max[j]);
         }
     }
-    let z = &mut scratch[..fm.len()];
-    let (_, m) = argmax(z, 1.0);
-    let s = exp_shifted(z, &m);
-    s.map(|s| 1.0 / s)
+    s
 }

@@ -71,8 +71,7 @@ fn every_block_function_gives_its_rows_bits() {
         let (class, conf) = block::candidacy(&fm, &sm, a);
         // Its two halves, as a host that skips the second may call them.
         let (class2, ps) = block::agreement(&fm, &sm, a);
-        let mut scratch = [[0.0f32; LANES]; C];
-        let pf = block::fm_confidence(&fm, a, &mut scratch);
+        let pf = block::fm_confidence(&fm, a);
 
         // A mix of seed and boundary classes, with and without the small model.
         let counts: Vec<u32> = (0..C).map(|c| ((c + round) % 3) as u32 * 2).collect();
