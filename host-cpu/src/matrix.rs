@@ -304,7 +304,8 @@ impl<'a> Matrix<'a> {
 /// How far ahead of the block being copied its rows are prefetched: three
 /// blocks. Measured at 1M x 10 on one thread (process CPU time, 15 rounds):
 /// about 9% less than no prefetch; 16 to 128 rows ahead all gave about the
-/// same, 512 less.
+/// same, 512 a little worse.
+#[cfg(target_arch = "x86_64")]
 const PREFETCH_ROWS: usize = 3 * LANES;
 
 /// An f32 matrix's rows in place: see [`Matrix::f32_rows`].
@@ -343,19 +344,21 @@ impl F32Rows<'_> {
                 };
             }
         }
-        let mut from = 0;
+        // The classes copied by the AVX2 tiles; the rest move one by one.
         #[cfg(target_arch = "x86_64")]
-        if avx2 {
+        let from = match avx2 {
             // SAFETY: `avx2` is set only by the scoring loop's AVX2 copy,
             // which runs after the CPU was checked; the assert above keeps
             // every row of the block inside `src`.
             #[allow(unsafe_code)]
-            unsafe {
-                from = transpose_tiles_avx2(src, self.stride, self.cols, out);
-            }
-        }
+            true => unsafe { transpose_tiles_avx2(src, self.stride, self.cols, out) },
+            false => 0,
+        };
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = avx2;
+        let from = {
+            let _ = avx2;
+            0
+        };
         for j in 0..LANES {
             let row = &src[j * self.stride + from..j * self.stride + self.cols];
             for (t, &v) in out[from..].iter_mut().zip(row) {
