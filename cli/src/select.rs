@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use coselect_core::{Config, Reason};
 use coselect_cpu::npy::NpyFile;
 use coselect_cpu::output::{self, Format};
-use coselect_cpu::{run_round, Labels, Parallelism, Pool};
+use coselect_cpu::{run_round, Parallelism, Pool};
 
 /// Output formats on the command line.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     fm.rows()
                 );
             }
-            let labels = Labels::new(f.name(), f.labels()?, classes)?;
+            let labels = f.read_labels(classes)?;
             Some(labels)
         }
         None => None,

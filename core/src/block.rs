@@ -16,6 +16,13 @@
 //! Lanes past the rows a host has are computed on whatever they hold and
 //! ignored by the host; nothing here fails on any value.
 //!
+//! Every function here (and [`crate::math::exp`]) is `#[inline(always)]`:
+//! a host may call them from a loop compiled with wider vector features
+//! (`#[target_feature(enable = "avx2")]` behind a runtime check), and only
+//! code inlined into that loop is compiled for them; a call that stays out
+//! of line runs the baseline build. Wider lanes change no result: each lane
+//! still performs the same IEEE-754 operations in the same order.
+//!
 //! ```
 //! use coselect_core::block::{boundary_scores, Lanes, LANES};
 //! use coselect_core::math;
@@ -51,7 +58,7 @@ pub const NO_CLASS: u32 = u32::MAX;
 /// let ok = finite(&x);
 /// assert!(ok[0] && !ok[5]);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn finite(x: &[Lanes]) -> [bool; LANES] {
     // `v * 0` is zero for a finite value and NaN otherwise; a NaN sticks.
     let mut acc = [0.0f32; LANES];
@@ -71,7 +78,7 @@ pub fn finite(x: &[Lanes]) -> [bool; LANES] {
 /// let x = [[0.5f32.ln(); LANES]; 2];
 /// assert!((sum_exp(&x)[3] - 1.0).abs() < 1e-6);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn sum_exp(x: &[Lanes]) -> Lanes {
     let mut s = [0.0f32; LANES];
     for row in x {
@@ -100,7 +107,7 @@ fn pick(mask: u32, a: f32, b: f32) -> f32 {
 }
 
 /// Lane by lane: [`crate::math::top_two`].
-#[inline]
+#[inline(always)]
 pub(crate) fn top_two(x: &[Lanes]) -> TopTwo {
     let mut best = [0u32; LANES];
     let mut first = [f32::NEG_INFINITY; LANES];
@@ -127,7 +134,7 @@ pub(crate) fn top_two(x: &[Lanes]) -> TopTwo {
 /// Lane by lane: [`crate::math::argmax`] of `scale * x` (the lower class
 /// wins a tie) and the max itself. `scale` is 1 or the temperature: the
 /// products are the values the row functions compare.
-#[inline]
+#[inline(always)]
 fn argmax(x: &[Lanes], scale: f32) -> ([u32; LANES], Lanes) {
     let mut best = [0u32; LANES];
     let mut max = match x.first() {
@@ -149,7 +156,7 @@ fn argmax(x: &[Lanes], scale: f32) -> ([u32; LANES], Lanes) {
 /// [`crate::math::boundary_scores`] for every row of a block: `out[c][j] =
 /// -|l[c][j] - max_{c' != c} l[c'][j]| + 0.0`. `out` has as many classes as
 /// `l`.
-#[inline]
+#[inline(always)]
 pub fn boundary_scores(l: &[Lanes], out: &mut [Lanes]) {
     let top = top_two(l);
     for (c, (o, row)) in out.iter_mut().zip(l).enumerate() {
@@ -159,7 +166,7 @@ pub fn boundary_scores(l: &[Lanes], out: &mut [Lanes]) {
 
 /// Lane by lane: [`crate::math::boundary_score`] of class `c`, whose values
 /// are `row`, given the block's top two.
-#[inline]
+#[inline(always)]
 pub(crate) fn boundary_class(row: &Lanes, c: usize, top: &TopTwo, out: &mut Lanes) {
     let (best, first, second) = top;
     for j in 0..LANES {
@@ -171,7 +178,7 @@ pub(crate) fn boundary_class(row: &Lanes, c: usize, top: &TopTwo, out: &mut Lane
 
 /// Lane by lane: `out = exp(out - max_c out)` and the sum of the terms in
 /// class order, as [`crate::math`]'s softmax computes them.
-#[inline]
+#[inline(always)]
 pub(crate) fn exp_shifted(out: &mut [Lanes], max: &Lanes) -> Lanes {
     let mut s = [0.0f32; LANES];
     for row in out.iter_mut() {
@@ -184,7 +191,7 @@ pub(crate) fn exp_shifted(out: &mut [Lanes], max: &Lanes) -> Lanes {
 }
 
 /// Lane by lane: the max over classes as `m = m.max(v)` folds it.
-#[inline]
+#[inline(always)]
 pub(crate) fn max(x: &[Lanes]) -> Lanes {
     let mut m = [f32::NEG_INFINITY; LANES];
     for row in x {
@@ -198,9 +205,9 @@ pub(crate) fn max(x: &[Lanes]) -> Lanes {
 /// [`crate::candidacy_unchecked`] for every row of a block: `class[j]` is
 /// the agreed class of row `j` ([`NO_CLASS`] when the FM at temperature
 /// multiplier `temperature` and the small model disagree) and `conf[j]` its
-/// confidence `min(p_f, p_s)` (unspecified for a non-candidate). `scratch`
-/// holds as many classes as `fm`. The same as [`agreement`] followed by
-/// [`fm_confidence`], which a host can run on the agreeing rows only.
+/// confidence `min(p_f, p_s)` (unspecified for a non-candidate). The same
+/// bits as [`agreement`] followed by [`fm_confidence`], which a host can run
+/// on the agreeing rows only.
 ///
 /// ```
 /// use coselect_core::block::{candidacy, LANES, NO_CLASS};
@@ -209,24 +216,22 @@ pub(crate) fn max(x: &[Lanes]) -> Lanes {
 /// let mut sm = [[0.5f32.ln(); LANES]; 2];
 /// sm[0][1] = 0.9f32.ln();
 /// sm[1][1] = 0.1f32.ln();
-/// let mut scratch = [[0.0; LANES]; 2];
-/// let (class, conf) = candidacy(&fm, &sm, 1.0, &mut scratch);
+/// let (class, conf) = candidacy(&fm, &sm, 1.0);
 /// assert_eq!(class[1], 0);
 /// let row = coselect_core::candidacy_unchecked(&[4.0, 0.0], &[sm[0][1], sm[1][1]], 1.0, &mut [0.0; 2]);
 /// assert_eq!(row, Some((0, conf[1])));
 /// ```
-#[inline]
-pub fn candidacy(
-    fm: &[Lanes],
-    sm: &[Lanes],
-    temperature: f32,
-    scratch: &mut [Lanes],
-) -> ([u32; LANES], Lanes) {
-    let (class, ps) = agreement(fm, sm, temperature);
-    let pf = fm_confidence(fm, temperature, scratch);
+#[inline(always)]
+pub fn candidacy(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
+    // `agreement` then `fm_confidence`, sharing the FM's max (both take it
+    // by `argmax` of the same products) and summing the softmax terms
+    // without storing them: the same operations on every lane, less work.
+    let (cf, max) = argmax(fm, temperature);
+    let (class, ps) = agree(cf, sm);
+    let s = softmax_top(fm, temperature, &max);
     let mut conf = [0.0f32; LANES];
     for j in 0..LANES {
-        conf[j] = pf[j].min(ps[j]);
+        conf[j] = (1.0 / s[j]).min(ps[j]);
     }
     (class, conf)
 }
@@ -246,9 +251,15 @@ pub fn candidacy(
 /// assert_eq!((class[0], class[1]), (NO_CLASS, 0));
 /// assert!((ps[1] - 0.8).abs() < 1e-6);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES], Lanes) {
     let (cf, _) = argmax(fm, temperature);
+    agree(cf, sm)
+}
+
+/// [`agreement`] given the FM's argmax `cf`.
+#[inline(always)]
+fn agree(cf: [u32; LANES], sm: &[Lanes]) -> ([u32; LANES], Lanes) {
     let (cs, ls) = argmax(sm, 1.0);
     let mut class = [NO_CLASS; LANES];
     let mut ps = [0.0f32; LANES];
@@ -262,17 +273,23 @@ pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES],
 
 /// The costly half of [`candidacy`], lane by lane: the FM's probability of
 /// its argmax, `1 / sum_c exp(z_c - max z)` with `z = temperature * fm` (the
-/// softmax entry whose term is `exp(0) = 1`). `scratch` holds as many
-/// classes as `fm`.
-#[inline]
-pub fn fm_confidence(fm: &[Lanes], temperature: f32, scratch: &mut [Lanes]) -> Lanes {
-    for (z, x) in scratch.iter_mut().zip(fm) {
+/// softmax entry whose term is `exp(0) = 1`).
+#[inline(always)]
+pub fn fm_confidence(fm: &[Lanes], temperature: f32) -> Lanes {
+    let (_, max) = argmax(fm, temperature);
+    softmax_top(fm, temperature, &max).map(|s| 1.0 / s)
+}
+
+/// Lane by lane: `sum_c exp(temperature * fm[c] - max)`, in class order.
+/// The terms are the ones [`crate::math`]'s softmax computes (`max` is the
+/// max of the same products), summed as it sums them, without being stored.
+#[inline(always)]
+fn softmax_top(fm: &[Lanes], temperature: f32, max: &Lanes) -> Lanes {
+    let mut s = [0.0f32; LANES];
+    for x in fm {
         for j in 0..LANES {
-            z[j] = temperature * x[j];
+            s[j] += exp(temperature * x[j] - max[j]);
         }
     }
-    let z = &mut scratch[..fm.len()];
-    let (_, m) = argmax(z, 1.0);
-    let s = exp_shifted(z, &m);
-    s.map(|s| 1.0 / s)
+    s
 }

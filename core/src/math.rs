@@ -210,7 +210,9 @@ const ROUND_SHIFT: f32 = 12_582_912.0;
 /// assert_eq!(exp(100.0), f32::INFINITY);
 /// assert!(exp(f32::NAN).is_nan());
 /// ```
-#[inline]
+// Always inlined, so that a host loop compiled for wider vectors (see
+// `crate::block`) gets this in its own vector width, not a baseline call.
+#[inline(always)]
 pub fn exp(x: f32) -> f32 {
     // The clamp keeps k in [-150, 128]; outside it the result is 0 or inf
     // anyway. Comparisons rather than `max`/`min` keep a NaN as it is, and

@@ -180,7 +180,7 @@ impl<const C: usize> Scorer<C> {
     /// assert_eq!([out[0][7], out[1][7]], row);
     /// # Ok::<(), coselect_core::Error>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn score_block_unchecked(&self, fm: &[Lanes], sm: Option<&[Lanes]>, out: &mut [Lanes]) {
         let classes = self.modes.len();
         let out = &mut out[..classes];

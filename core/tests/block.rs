@@ -68,8 +68,10 @@ fn every_block_function_gives_its_rows_bits() {
         let mut scores = [[0.0f32; LANES]; C];
         block::boundary_scores(&sm, &mut scores);
         let a = 0.25 + (round % 5) as f32 * 0.5;
-        let mut scratch = [[0.0f32; LANES]; C];
-        let (class, conf) = block::candidacy(&fm, &sm, a, &mut scratch);
+        let (class, conf) = block::candidacy(&fm, &sm, a);
+        // Its two halves, as a host that skips the second may call them.
+        let (class2, ps) = block::agreement(&fm, &sm, a);
+        let pf = block::fm_confidence(&fm, a);
 
         // A mix of seed and boundary classes, with and without the small model.
         let counts: Vec<u32> = (0..C).map(|c| ((c + round) % 3) as u32 * 2).collect();
@@ -96,6 +98,10 @@ fn every_block_function_gives_its_rows_bits() {
             match candidacy_unchecked(f, s, a, &mut z) {
                 Some((c, v)) => assert_eq!((class[j], conf[j].to_bits()), (c, v.to_bits())),
                 None => assert_eq!(class[j], NO_CLASS),
+            }
+            assert_eq!(class2[j], class[j]);
+            if class[j] != NO_CLASS {
+                assert_eq!(pf[j].min(ps[j]).to_bits(), conf[j].to_bits());
             }
 
             scorer.score_row_unchecked(f, Some(s), &mut want);

@@ -66,7 +66,7 @@ impl<const K: usize> ClassHeaps<K> {
     /// Offers a block's scores: `scores[c][j]` is class `c` of the row
     /// selected as `rows[j]` (its pool row or the caller's id); lanes past
     /// `rows.len()` are ignored.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
             // Once the lists are full almost no block has a row for a class:
@@ -162,6 +162,9 @@ pub(crate) trait TopList: Send {
     fn offer(&mut self, e: Entry);
     fn entries(&self) -> &[Entry];
     fn best_last(&mut self) -> &[Entry];
+    /// The worst kept score once the list is full (an entry scoring less
+    /// cannot enter), `-inf` before.
+    fn floor(&self) -> f32;
 }
 
 impl<const N: usize> TopList for BoundedTopK<N> {
@@ -174,6 +177,13 @@ impl<const N: usize> TopList for BoundedTopK<N> {
     }
     fn best_last(&mut self) -> &[Entry] {
         self.sort_best_last()
+    }
+    #[inline]
+    fn floor(&self) -> f32 {
+        match self.len() == self.limit() && self.limit() > 0 {
+            true => self.as_slice()[0].score,
+            false => f32::NEG_INFINITY,
+        }
     }
 }
 

@@ -97,6 +97,21 @@ impl Labels {
         self.rows - self.labeled.len()
     }
 
+    /// Whether rows `i .. i + n` (`n <= 64`) are all unlabeled: one or two
+    /// mask words instead of a test per row.
+    #[inline]
+    pub(crate) fn none_labeled(&self, i: usize, n: usize) -> bool {
+        debug_assert!(n <= 64);
+        let word = |w: usize| self.mask.get(w).copied().unwrap_or(0);
+        let (w, b) = (i / 64, i % 64);
+        let mut bits = word(w) >> b;
+        if b != 0 {
+            bits |= word(w + 1) << (64 - b);
+        }
+        let want = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+        bits & want == 0
+    }
+
     /// Whether row `i` has a label.
     #[inline]
     pub fn is_labeled(&self, i: usize) -> bool {
@@ -131,5 +146,11 @@ mod tests {
             assert_eq!(l.is_labeled(i), i % 63 == 0, "{i}");
         }
         assert!(!Labels::none(5, 2).is_labeled(4));
+        for i in 0..190 {
+            for n in [1, 16, 64] {
+                let any = (i..i + n).any(|r| l.is_labeled(r));
+                assert_eq!(l.none_labeled(i, n), !any, "{i} {n}");
+            }
+        }
     }
 }

@@ -284,6 +284,43 @@ impl NpyFile {
         }
     }
 
+    /// The array as the [`crate::Labels`] of a pool with `classes`
+    /// classes: what `Labels::new(name, self.labels()?, classes)` gives,
+    /// with the decoding loop compiled per dtype (the boxed iterator costs
+    /// an indirect call and byte-wise loads per row, and this runs before
+    /// the parallel pass, on one thread).
+    ///
+    /// ```
+    /// use coselect_cpu::npy::{write, NpyFile};
+    /// let dir = std::env::temp_dir().join("coselect-npy-labels-doc");
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("l.npy");
+    /// let v: Vec<u8> = [-1i64, 2, 0].iter().flat_map(|x| x.to_le_bytes()).collect();
+    /// write(&path, "<i8", &[3], &v)?;
+    /// let labels = NpyFile::open(&path)?.read_labels(3)?;
+    /// assert_eq!(labels.counts(), &[1, 0, 1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_labels(&self, classes: u32) -> Result<crate::Labels> {
+        let data = self.data();
+        match (self.header.shape.len(), self.header.dtype) {
+            (1, Dtype::I64) => {
+                let v = data
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+                crate::Labels::new(&self.name, v, classes)
+            }
+            (1, Dtype::I32) => {
+                let v = data
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64);
+                crate::Labels::new(&self.name, v, classes)
+            }
+            // Every refusal exactly as `labels` words it.
+            _ => crate::Labels::new(&self.name, self.labels()?, classes),
+        }
+    }
+
     /// Rows of the array (its first dimension; 0 for a 0-d array).
     pub fn rows(&self) -> usize {
         self.header.shape.first().copied().unwrap_or(0)
@@ -599,5 +636,44 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("labels must be int64"), "{e}");
+    }
+
+    #[test]
+    fn read_labels_is_labels_new_over_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("labels.npy");
+        let v: Vec<i64> = (0..200)
+            .map(|i| if i % 7 == 0 { i % 3 } else { -1 })
+            .collect();
+        let bad = [-1i64, 0, 5];
+        let cases: [(&str, Vec<u8>, usize); 4] = [
+            (
+                "<i8",
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                v.len(),
+            ),
+            (
+                "<i4",
+                v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect(),
+                v.len(),
+            ),
+            ("<i8", bad.iter().flat_map(|x| x.to_le_bytes()).collect(), 3),
+            ("<f4", 1f32.to_le_bytes().to_vec(), 1),
+        ];
+        for (descr, data, n) in cases {
+            write(&p, descr, &[n], &data).unwrap();
+            let f = NpyFile::open(&p).unwrap();
+            let want = f.labels().and_then(|l| crate::Labels::new(f.name(), l, 3));
+            let got = f.read_labels(3);
+            match (want, got) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{descr}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{descr}"),
+                (a, b) => panic!("{descr}: {a:?} against {b:?}"),
+            }
+        }
+        write(&p, "<i8", &[1, 1], &0i64.to_le_bytes()).unwrap();
+        let f = NpyFile::open(&p).unwrap();
+        let want = f.labels().err().unwrap().to_string();
+        assert_eq!(f.read_labels(3).unwrap_err().to_string(), want);
     }
 }
