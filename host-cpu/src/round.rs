@@ -310,12 +310,7 @@ impl CoState {
         // far fewer at 100, where the softmax of a whole block cost twice
         // the time of the whole pass. They are taken from a bit mask, so
         // the other rows cost no mispredicted branch.
-        let mut live = 0u32;
-        for j in 0..LANES {
-            let take = class[j] != block::NO_CLASS && ps[j] >= co_floor;
-            live |= (take as u32) << j;
-        }
-        live &= ((1u64 << index.len()) - 1) as u32;
+        let mut live = live_lanes(class, ps, co_floor, index.len());
         while live != 0 {
             let j = live.trailing_zeros() as usize;
             live &= live - 1;
@@ -383,12 +378,7 @@ impl CoState {
         // >= co_floor`, checked by the config): they are taken from a bit
         // mask, so the half of the rows that are no candidate cost no
         // mispredicted branch.
-        let mut live = 0u32;
-        for j in 0..LANES {
-            let take = class[j] != block::NO_CLASS && conf[j] >= co_floor;
-            live |= (take as u32) << j;
-        }
-        live &= ((1u64 << index.len()) - 1) as u32;
+        let mut live = live_lanes(class, conf, co_floor, index.len());
         while live != 0 {
             let j = live.trailing_zeros() as usize;
             live &= live - 1;
@@ -719,6 +709,18 @@ pub fn reason_word(r: Reason) -> &'static str {
         Reason::Seed => "seed",
         Reason::Boundary => "boundary",
     }
+}
+
+/// Bit `j` set for each of the first `n` lanes whose row has an agreed class and `v[j] >=
+/// floor`: the rows a co-decision step must look at, as a mask so the others cost no branch.
+#[inline(always)]
+fn live_lanes(class: &[u32; LANES], v: &Lanes, floor: f32, n: usize) -> u32 {
+    let mut live = 0u32;
+    for j in 0..LANES {
+        let take = class[j] != block::NO_CLASS && v[j] >= floor;
+        live |= (take as u32) << j;
+    }
+    live & ((1u64 << n) - 1) as u32
 }
 
 #[cfg(test)]
