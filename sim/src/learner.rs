@@ -299,9 +299,16 @@ impl LogReg {
         self.n_classes
     }
 
-    /// Classes that had training rows.
+    /// Classes that had training rows (units, see [`LogReg::unit_classes`], for a model with
+    /// one unit per FM concept).
     pub fn present_classes(&self) -> &[usize] {
         &self.present
+    }
+
+    /// The class of each unit for a model with one unit per FM concept ([`Concepts`]); `None`
+    /// for the plain model, whose units are the classes.
+    pub fn unit_classes(&self) -> Option<&[usize]> {
+        self.unit_class.as_deref()
     }
 
     /// L-BFGS iterations of the last fit.

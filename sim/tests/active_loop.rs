@@ -334,21 +334,32 @@ fn pseudo_learner_without_a_labeler_is_a_clear_error_and_both_degrades_to_plain(
     }
 }
 
-/// Runs ours with its own labeler under `options`, on a thread with the stack the core's
-/// fixed-capacity buffers need (as `run_experiment`'s workers have).
+/// Runs ours with its own labeler under `options`.
 fn run_ours(prep: &Prepared, s: &Setting, options: MethodOptions) -> RunResult {
+    let ours = strategy::build("ours", &options).unwrap();
+    let labeler = ours.own_labeler();
+    run_big_stack(prep, s, ours, LearnerMode::Own, labeler)
+}
+
+/// `run_one` on a thread with the stack the core's fixed-capacity buffers need (as
+/// `run_experiment`'s workers have).
+fn run_big_stack(
+    prep: &Prepared,
+    s: &Setting,
+    strat: Box<dyn Strategy>,
+    mode: LearnerMode,
+    labeler: Option<Box<dyn PseudoLabeler>>,
+) -> RunResult {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(experiment::DEFAULT_WORKER_STACK_BYTES)
-            .spawn_scoped(scope, || {
-                let ours = strategy::build("ours", &options).unwrap();
-                let labeler = ours.own_labeler();
+            .spawn_scoped(scope, move || {
                 run_one(
                     prep,
                     s,
                     0,
-                    ours,
-                    LearnerMode::Own,
+                    strat,
+                    mode,
                     labeler,
                     &LearnerConfig::default(),
                     &|| {},
@@ -359,6 +370,28 @@ fn run_ours(prep: &Prepared, s: &Setting, options: MethodOptions) -> RunResult {
             .join()
             .unwrap()
     })
+}
+
+/// `--pseudo-labeler ours`: every baseline runs with our whole learner (concept units included,
+/// which BASE and GALAXY's boundary distances must handle) on a merge setting.
+#[test]
+fn every_baseline_runs_with_ours_learner() {
+    let (_d, ds) = dataset();
+    let s = setting();
+    let prep = prepare(&ds, &s, 0).unwrap();
+    let factory = coselect_sim::pseudo::ours_labeler();
+    for &name in strategy::names().iter().filter(|&&n| n != "ours") {
+        let strat = strategy::build(name, &MethodOptions::default()).unwrap();
+        let run = run_big_stack(
+            &prep,
+            &s,
+            strat,
+            LearnerMode::Pseudo,
+            Some(factory(&MethodOptions::default())),
+        );
+        assert_eq!(run.rounds.len(), s.rounds, "{name}");
+        assert!(run.rounds.iter().any(|r| r.pseudo_labels > 0), "{name}");
+    }
 }
 
 /// One unit per FM concept changes ours' deployed model where a class is a merge of concepts,

@@ -10,7 +10,9 @@
 //!
 //! Deviation: a class the model has not fitted (no labeled row yet) has no boundary; its rows are
 //! ranked by their distance to their nearest boundary instead (the reference never meets this,
-//! its network always has every class).
+//! its network always has every class). A model with one unit per FM concept (our learner, given
+//! to the baselines by `--pseudo-labeler ours`) has no single weight vector per class: the
+//! distance is then the log-probability gap alone (`|w_p - w_c|` taken as 1).
 
 use super::{SelectContext, Strategy};
 use crate::error::{Result, SimError};
@@ -36,13 +38,20 @@ pub(crate) fn boundary_distances(model: &LogReg, lp: &Matrix) -> Vec<f64> {
     let dim = model.weights().len() / present.len().max(1);
     // slot[k]: row of class k in the model's weights, if fitted.
     let mut slot = vec![None; c];
-    for (s, &k) in present.iter().enumerate() {
-        slot[k] = Some(s);
+    let mut wnorm = vec![f64::INFINITY; c * c];
+    if let Some(unit_class) = model.unit_classes() {
+        for (s, &u) in present.iter().enumerate() {
+            slot[unit_class[u]] = Some(s);
+        }
+        wnorm.fill(1.0);
+    } else {
+        for (s, &k) in present.iter().enumerate() {
+            slot[k] = Some(s);
+        }
     }
     // |w_a - w_b| for every pair of fitted classes: C x C, independent of the pool size.
     let w = model.weights();
-    let mut wnorm = vec![f64::INFINITY; c * c];
-    for a in 0..c {
+    for a in (0..c).filter(|_| model.unit_classes().is_none()) {
         for b in 0..c {
             if let (Some(sa), Some(sb)) = (slot[a], slot[b]) {
                 if a != b {
