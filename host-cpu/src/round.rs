@@ -546,7 +546,7 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
     ) -> Result<()> {
         #[cfg(target_arch = "x86_64")]
         #[allow(unsafe_code)] // calling the AVX2 copy, after the check
-        if std::is_x86_feature_detected!("avx2") {
+        if avx2_enabled() {
             // SAFETY: the CPU supports AVX2, checked just above.
             return unsafe { self.score_rows_avx2(st, block, range) };
         }
@@ -709,6 +709,18 @@ pub fn reason_word(r: Reason) -> &'static str {
         Reason::Seed => "seed",
         Reason::Boundary => "boundary",
     }
+}
+
+/// Whether the AVX2 copy of the scoring loop runs: the CPU has AVX2 and the environment variable
+/// `COSELECT_NO_AVX2` is unset. The variable exists for tools that cannot decode every AVX2
+/// instruction (valgrind 3.19 stops at a VEX-encoded `vmovq`), and to compare the two copies;
+/// both select the same rows. Read once per process.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::is_x86_feature_detected!("avx2") && std::env::var_os("COSELECT_NO_AVX2").is_none()
+    })
 }
 
 /// Bit `j` set for each of the first `n` lanes whose row has an agreed class and `v[j] >=
