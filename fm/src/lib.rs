@@ -31,12 +31,12 @@ pub use dataset::LabeledTexts;
 pub use error::{FmError, Result};
 pub use fingerprint::Fingerprint;
 pub use import::{import_folder, import_table, import_wordnet, WORDNET_DATA_NOUN, WORDNET_LICENCE};
-pub use meta::{ClassMeta, Fingerprints, FmMeta, Meta, SamplingMeta, META_FORMAT};
+pub use meta::{ClassMeta, ConceptMeta, Fingerprints, FmMeta, Meta, SamplingMeta, META_FORMAT};
 pub use model::{cosine, Embedded, Embedder, MAX_TOKENS, MODEL_NAME};
 pub use npy::{read_matrix, write_labels, write_matrix, EmbeddingDtype};
 pub use pooling::mean_pool_normalize;
-pub use prepare::{prepare, Outcome, PrepareOptions, PrepareReport, Source};
-pub use prompts::Prompts;
+pub use prepare::{prepare, Outcome, PrepareOptions, PrepareReport, Source, CONCEPT_SCORES};
+pub use prompts::{ConceptPrompt, Prompts};
 pub use sample::{stratified_quotas, stratified_sample};
 pub use wheel::{
     find_wheel, read_model_files, wheel_candidates, ModelFiles, WHEEL_ENV, WHEEL_FILE_NAME,

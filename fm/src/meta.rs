@@ -30,6 +30,22 @@ pub struct ClassMeta {
     pub prompt: String,
 }
 
+/// One FM concept of a class (a column of `concept_scores.npy`).
+///
+/// ```
+/// let c = coselect_fm::ConceptMeta { class: 0, description: "a cat".into(), prompt: "a cat".into() };
+/// assert!(serde_json::to_string(&c).unwrap().contains("\"class\":0"));
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConceptMeta {
+    /// Index of the class the concept belongs to.
+    pub class: usize,
+    /// The description from the prompts file.
+    pub description: String,
+    /// The template filled with the description.
+    pub prompt: String,
+}
+
 /// The foundation model that made the arrays.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FmMeta {
@@ -90,6 +106,10 @@ pub struct Meta {
     pub class_names: Vec<String>,
     /// Per-class details in label order.
     pub classes: Vec<ClassMeta>,
+    /// The columns of `concept_scores.npy` (cosine to each concept prompt / temperature), in
+    /// class order; empty, and the file absent, when the prompts file has no concepts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concepts: Vec<ConceptMeta>,
     /// Where the texts came from.
     pub source: String,
     /// Licence of the source data.

@@ -10,13 +10,16 @@ use crate::dataset::LabeledTexts;
 use crate::error::{FmError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::import::{import_folder, import_table, import_wordnet};
-use crate::meta::{ClassMeta, Fingerprints, FmMeta, Meta, SamplingMeta, META_FORMAT};
+use crate::meta::{ClassMeta, ConceptMeta, Fingerprints, FmMeta, Meta, SamplingMeta, META_FORMAT};
 use crate::model::{Embedder, MAX_TOKENS, MODEL_NAME};
 use crate::npy::{read_matrix, write_labels, write_matrix, EmbeddingDtype};
-use crate::prompts::Prompts;
+use crate::prompts::{ConceptPrompt, Prompts};
 use crate::sample::stratified_sample;
 use crate::wheel::{find_wheel, read_model_files};
 use crate::zeroshot::{agreement, argmax_rows, zero_shot_scores};
+
+/// The file of FM scores over the concepts, written when the prompts file has concepts.
+pub const CONCEPT_SCORES: &str = "concept_scores.npy";
 
 /// Where the labeled texts come from.
 ///
@@ -150,6 +153,7 @@ impl PrepareReport {
 }
 
 /// Runs the pipeline and writes `embeddings.npy`, `fm_scores.npy`, `labels.npy`,
+/// `concept_scores.npy` (when the prompts file has concepts),
 /// `prompts.json` and `meta.json` into `opts.out`.
 ///
 /// meta.json is removed first and written last, so an interrupted run never leaves a folder
@@ -177,6 +181,7 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
         None => Prompts::from_class_names(&set.class_names),
     };
     let sentences = prompts.sentences(&set.class_names, &prompts_path)?;
+    let concepts = prompts.concept_sentences(&set.class_names, &prompts_path)?;
 
     let wheel = match &opts.wheel {
         Some(w) => w.clone(),
@@ -188,7 +193,7 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
         .field(&files.config_json)
         .field(&files.tokenizer_json)
         .field(&files.safetensors);
-    let keys = input_keys(&model_key, &set, &sentences, opts);
+    let keys = input_keys(&model_key, &set, &sentences, &concepts, opts);
 
     let meta_path = opts.out.join("meta.json");
     let previous = Meta::read_if_valid(&meta_path);
@@ -199,7 +204,8 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
         "prompts.json",
     ]
     .iter()
-    .all(|f| opts.out.join(f).is_file());
+    .all(|f| opts.out.join(f).is_file())
+        && (concepts.is_empty() || opts.out.join(CONCEPT_SCORES).is_file());
     if let Some(prev) = &previous {
         if !opts.force && files_present && prev.fingerprints == keys {
             return Ok(PrepareReport {
@@ -250,6 +256,22 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
         classes,
         EmbeddingDtype::F32,
     )?;
+    let concept_path = opts.out.join(CONCEPT_SCORES);
+    if concepts.is_empty() {
+        if concept_path.exists() {
+            std::fs::remove_file(&concept_path).map_err(|e| FmError::io(&concept_path, e))?;
+        }
+    } else {
+        let concept_sentences: Vec<&str> = concepts.iter().map(|c| c.sentence.as_str()).collect();
+        let concept_vectors = embedder.embed(&concept_sentences)?.vectors;
+        let concept_scores = zero_shot_scores(&embeddings, &concept_vectors, dim, opts.temperature);
+        write_matrix(
+            &concept_path,
+            &concept_scores,
+            concepts.len(),
+            EmbeddingDtype::F32,
+        )?;
+    }
     write_labels(&opts.out.join("labels.npy"), &set.labels)?;
     let prompts_out = opts.out.join("prompts.json");
     let mut prompts_text = serde_json::to_string_pretty(&prompts)
@@ -278,6 +300,14 @@ pub fn prepare(opts: &PrepareOptions) -> Result<PrepareReport> {
                 count,
                 description: prompts.classes[name].clone(),
                 prompt: prompt.clone(),
+            })
+            .collect(),
+        concepts: concepts
+            .iter()
+            .map(|c| ConceptMeta {
+                class: c.class,
+                description: c.description.clone(),
+                prompt: c.sentence.clone(),
             })
             .collect(),
         source: set.source.clone(),
@@ -365,6 +395,7 @@ fn input_keys(
     model_key: &Fingerprint,
     set: &LabeledTexts,
     sentences: &[String],
+    concepts: &[ConceptPrompt],
     opts: &PrepareOptions,
 ) -> Fingerprints {
     let mut emb = model_key.clone();
@@ -379,6 +410,11 @@ fn input_keys(
     }
     for s in set.class_names.iter().chain(sentences) {
         all.field(s.as_bytes());
+    }
+    // Hashed only when present, so a folder made without concepts stays current.
+    for c in concepts {
+        all.field(&(c.class as u64).to_le_bytes())
+            .field(c.sentence.as_bytes());
     }
     all.field(&opts.temperature.to_le_bytes())
         .field(set.source.as_bytes())

@@ -24,6 +24,22 @@ pub struct Prompts {
     pub template: String,
     /// Description of each class, by class name.
     pub classes: BTreeMap<String, String>,
+    /// Optional finer descriptions of a class's concepts (the topics it is made of), by class
+    /// name: written to `concept_scores.npy`, where the simulated small model learns one unit per
+    /// concept. A class without an entry is its own single concept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub concepts: BTreeMap<String, Vec<String>>,
+}
+
+/// One concept prompt: the class it belongs to, its description and its filled-in sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConceptPrompt {
+    /// Index of the class in the data's class order.
+    pub class: usize,
+    /// The description from the prompts file (the class's own, for a class without concepts).
+    pub description: String,
+    /// The template filled with the description.
+    pub sentence: String,
 }
 
 impl Prompts {
@@ -38,6 +54,7 @@ impl Prompts {
         Prompts {
             template: "{}".to_owned(),
             classes: names.iter().map(|n| (n.clone(), n.clone())).collect(),
+            concepts: BTreeMap::new(),
         }
     }
 
@@ -102,5 +119,57 @@ impl Prompts {
             .iter()
             .map(|c| self.template.replace("{}", &self.classes[c]))
             .collect())
+    }
+
+    /// The concept prompts in class order, each class's concepts in file order; empty when the
+    /// file has no `concepts`. A class without an entry gets its class prompt as its only
+    /// concept, so every class has at least one. A `concepts` key that is not a class, or an
+    /// empty list, is an error.
+    ///
+    /// ```
+    /// let p: coselect_fm::Prompts = serde_json::from_str(r#"{"template": "{}",
+    ///     "classes": {"pet": "a pet", "tool": "a tool"},
+    ///     "concepts": {"pet": ["a cat", "a dog"]}}"#).unwrap();
+    /// let names = vec!["pet".to_string(), "tool".to_string()];
+    /// let c = p.concept_sentences(&names, "p.json".as_ref())?;
+    /// let pairs: Vec<_> = c.iter().map(|c| (c.class, c.sentence.as_str())).collect();
+    /// assert_eq!(pairs, vec![(0, "a cat"), (0, "a dog"), (1, "a tool")]);
+    /// # Ok::<(), coselect_fm::FmError>(())
+    /// ```
+    pub fn concept_sentences(
+        &self,
+        class_names: &[String],
+        path: &Path,
+    ) -> Result<Vec<ConceptPrompt>> {
+        if self.concepts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bad = |reason: String| FmError::BadPrompts {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Some(k) = self.concepts.keys().find(|k| !class_names.contains(k)) {
+            return Err(bad(format!("concepts for a class not in the data: {k}")));
+        }
+        if let Some((k, _)) = self.concepts.iter().find(|(_, v)| v.is_empty()) {
+            return Err(bad(format!("empty concept list for class {k}")));
+        }
+        let class_sentences = self.sentences(class_names, path)?;
+        let mut out = Vec::new();
+        for (class, name) in class_names.iter().enumerate() {
+            match self.concepts.get(name) {
+                Some(list) => out.extend(list.iter().map(|d| ConceptPrompt {
+                    class,
+                    description: d.clone(),
+                    sentence: self.template.replace("{}", d),
+                })),
+                None => out.push(ConceptPrompt {
+                    class,
+                    description: self.classes[name].clone(),
+                    sentence: class_sentences[class].clone(),
+                }),
+            }
+        }
+        Ok(out)
     }
 }

@@ -211,6 +211,57 @@ fn prompts_must_cover_the_classes() {
 }
 
 #[test]
+fn concepts_must_name_classes_and_be_non_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("prompts.json");
+    let names = ["cat".to_string(), "cow".to_string()];
+    let classes = r#""classes": {"cat": "cats", "cow": "cows"}"#;
+    for (concepts, want) in [
+        (
+            r#"{"dog": ["a dog"]}"#,
+            "concepts for a class not in the data: dog",
+        ),
+        (r#"{"cat": []}"#, "empty concept list for class cat"),
+    ] {
+        write(
+            &p,
+            format!(r#"{{"template": "about {{}}", {classes}, "concepts": {concepts}}}"#)
+                .as_bytes(),
+        );
+        let err = Prompts::read(&p)
+            .unwrap()
+            .concept_sentences(&names, &p)
+            .unwrap_err();
+        assert!(matches!(err, FmError::BadPrompts { .. }));
+        assert!(err.to_string().contains(want), "{err}");
+    }
+    // The class prompts are still checked: a concept list does not stand in for a description.
+    write(
+        &p,
+        br#"{"template": "about {}", "classes": {"cat": "cats"}, "concepts": {"cow": ["a calf"]}}"#,
+    );
+    let err = Prompts::read(&p)
+        .unwrap()
+        .concept_sentences(&names, &p)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no description for class(es): cow"),
+        "{err}"
+    );
+    // Without concepts there are none, not one per class.
+    write(
+        &p,
+        format!(r#"{{"template": "about {{}}", {classes}}}"#).as_bytes(),
+    );
+    assert!(Prompts::read(&p)
+        .unwrap()
+        .concept_sentences(&names, &p)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn sampling_that_empties_a_class_is_an_error_before_the_model_loads() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("pool.csv");

@@ -3,6 +3,7 @@
 
 use coselect_fm::{
     find_wheel, prepare, read_matrix, EmbeddingDtype, Outcome, PrepareOptions, Source,
+    CONCEPT_SCORES,
 };
 
 const ROWS: &str = "text,label
@@ -84,4 +85,75 @@ fn prepare_writes_a_current_folder_and_skips_reruns() {
     {
         assert!(&snapshot(name) == old, "{name} changed on a forced rerun");
     }
+}
+
+#[test]
+fn prepare_scores_the_concepts_of_a_prompts_file() {
+    let Ok(wheel) = find_wheel() else {
+        eprintln!("SKIPPED prepare_scores_the_concepts_of_a_prompts_file: no model wheel");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("pool.csv");
+    std::fs::write(&table, ROWS).unwrap();
+    let prompts = dir.path().join("prompts.json");
+    let classes = r#""classes": {"animal": "an animal", "vehicle": "a vehicle"}"#;
+    std::fs::write(
+        &prompts,
+        format!(
+            r#"{{"template": "a photo of {{}}", {classes},
+                "concepts": {{"animal": ["a dog", "a cat", "a horse"]}}}}"#
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("ds");
+    let mut opts = PrepareOptions::new(Source::Table(table), out.clone());
+    opts.prompts = Some(prompts.clone());
+    opts.wheel = Some(wheel);
+    opts.batch_size = 4;
+
+    let report = prepare(&opts).unwrap();
+    let concepts: Vec<(usize, &str)> = report
+        .meta
+        .concepts
+        .iter()
+        .map(|c| (c.class, c.prompt.as_str()))
+        .collect();
+    assert_eq!(
+        concepts,
+        vec![
+            (0, "a photo of a dog"),
+            (0, "a photo of a cat"),
+            (0, "a photo of a horse"),
+            // A class without concepts is its own single concept.
+            (1, "a photo of a vehicle"),
+        ]
+    );
+    let (cs, n, m) = read_matrix(&out.join(CONCEPT_SCORES)).unwrap();
+    assert_eq!((n, m), (6, 4));
+    let (fm, _, c) = read_matrix(&out.join("fm_scores.npy")).unwrap();
+    for row in 0..n {
+        // The vehicle concept is the vehicle class prompt: the same column.
+        assert_eq!(cs[row * m + 3], fm[row * c + 1]);
+    }
+    // Each animal row is closest to its own animal concept (dog, cat, horse in ROWS order).
+    for (row, want) in [(0, 0), (1, 1), (2, 2)] {
+        let r = &cs[row * m..row * m + 3];
+        let best = (0..3).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap();
+        assert_eq!(best, want, "row {row}: {r:?}");
+    }
+    assert_eq!(prepare(&opts).unwrap().outcome, Outcome::Skipped);
+
+    // Dropping the concepts keeps the embeddings and removes the concept file.
+    std::fs::write(
+        &prompts,
+        format!(r#"{{"template": "a photo of {{}}", {classes}}}"#),
+    )
+    .unwrap();
+    let report = prepare(&opts).unwrap();
+    assert_eq!(report.outcome, Outcome::ReusedEmbeddings);
+    assert!(report.meta.concepts.is_empty());
+    assert!(!out.join(CONCEPT_SCORES).exists());
+    let meta = std::fs::read_to_string(out.join("meta.json")).unwrap();
+    assert!(!meta.contains("\"concepts\""));
 }

@@ -29,6 +29,19 @@ pub struct Dataset {
     pub meta: serde_json::Value,
     /// `split.npy` when present: `true` marks a test row.
     pub test_mask: Option<Vec<bool>>,
+    /// `concept_scores.npy` (N x concepts, FM scores over finer prompts of the classes) and the
+    /// class of each concept (meta.json's `concepts[].class`), when the folder has them.
+    pub concepts: Option<DatasetConcepts>,
+}
+
+/// FM scores over the concepts of the classes, as `coselect prepare` writes them for a prompts
+/// file with `concepts`.
+#[derive(Debug, Clone)]
+pub struct DatasetConcepts {
+    /// FM scores as given, N x concepts.
+    pub scores: Matrix,
+    /// The class of each concept; every class has at least one.
+    pub class_of: Vec<usize>,
 }
 
 impl Dataset {
@@ -162,6 +175,8 @@ impl Dataset {
             None
         };
 
+        let concepts = read_concepts(dir, &meta, n, c)?;
+
         Ok(Self {
             path: dir.to_path_buf(),
             embeddings,
@@ -170,6 +185,7 @@ impl Dataset {
             class_names,
             meta,
             test_mask,
+            concepts,
         })
     }
 
@@ -233,6 +249,71 @@ fn truncated(path: &Path, e: std::io::Error) -> SimError {
         path: path.to_path_buf(),
         reason: format!("data unreadable or truncated: {e}"),
     }
+}
+
+/// `concept_scores.npy` with meta.json's `concepts`: both or neither, the same number of
+/// concepts, every class index in range and every class with a concept.
+fn read_concepts(
+    dir: &Path,
+    meta: &serde_json::Value,
+    n: usize,
+    n_classes: usize,
+) -> Result<Option<DatasetConcepts>> {
+    let path = dir.join("concept_scores.npy");
+    let listed = meta.get("concepts");
+    let bad = |reason: String| SimError::Dataset {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    match (path.exists(), listed) {
+        (false, None) => return Ok(None),
+        (true, None) => {
+            return Err(bad(
+                "concept_scores.npy is present but meta.json has no `concepts`".into(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(bad(
+                "meta.json lists `concepts` but concept_scores.npy is missing".into(),
+            ))
+        }
+        (true, Some(_)) => {}
+    }
+    let entries = listed
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| bad("meta.json `concepts` is not an array".into()))?;
+    let mut class_of = Vec::with_capacity(entries.len());
+    for (j, e) in entries.iter().enumerate() {
+        let c = e
+            .get("class")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| bad(format!("meta.json concept {j} has no integer `class`")))?;
+        if c as usize >= n_classes {
+            return Err(bad(format!(
+                "meta.json concept {j} names class {c}, outside 0..{n_classes}"
+            )));
+        }
+        class_of.push(c as usize);
+    }
+    if let Some(c) = (0..n_classes).find(|c| !class_of.contains(c)) {
+        return Err(bad(format!("meta.json lists no concept of class {c}")));
+    }
+    let scores = read_float_matrix(&path)?;
+    if scores.rows() != n || scores.cols() != class_of.len() {
+        return Err(bad(format!(
+            "concept_scores.npy is {}x{}, expected {n}x{} (rows of embeddings.npy x concepts in meta.json)",
+            scores.rows(),
+            scores.cols(),
+            class_of.len()
+        )));
+    }
+    if let Some(i) = scores.data().iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!(
+            "concept_scores.npy holds a non-finite value at row {}",
+            i / scores.cols()
+        )));
+    }
+    Ok(Some(DatasetConcepts { scores, class_of }))
 }
 
 /// Reads a 2-D `f32` or `f16` array.

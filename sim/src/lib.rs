@@ -45,7 +45,7 @@ pub mod summary;
 pub mod synthetic;
 
 pub use active_loop::{LearnerMode, RoundRecord, RunResult};
-pub use data::Dataset;
+pub use data::{Dataset, DatasetConcepts};
 pub use error::{Result, SimError};
 pub use experiment::{run_experiment, ExperimentConfig, LearnerChoice, Results};
 pub use learner::{cross_fit, Concepts, FitPrior, LearnerConfig, LogReg, TrainSet};

@@ -89,10 +89,12 @@ pub struct Prepared {
     pub pool_x: Matrix,
     /// FM log-probabilities of the pool (log-softmax of the FM scores, merged where asked).
     pub pool_fm: Matrix,
-    /// FM log-probabilities of the pool over the FM's concepts (its prompts, before any merge):
-    /// pool rows x concepts. Equal to `pool_fm` without a merge.
+    /// FM log-probabilities of the pool over the FM's concepts: the folder's
+    /// `concept_scores.npy` when it has one, else (after a merge) the original classes' prompts;
+    /// pool rows x concepts. Equal to `pool_fm` when there are neither.
     pub pool_concept_fm: Matrix,
-    /// The class of each concept (`c.min(k - 1)` after a merge to `k`; the identity otherwise).
+    /// The class of each concept (composed with `c.min(k - 1)` after a merge to `k`; the
+    /// identity when there are no concepts).
     pub concept_class: Vec<usize>,
     /// Clean pool labels.
     pub pool_clean: Vec<usize>,
@@ -269,11 +271,22 @@ pub fn prepare(ds: &Dataset, setting: &Setting, seed: u64) -> Result<Prepared> {
             ds.class_names.clone(),
         ),
     };
-    let concept_class: Vec<usize> = (0..ds.n_classes()).map(|c| c.min(n_classes - 1)).collect();
-    let concept_fm = match setting.imbalance {
-        Imbalance::Merge { .. } => Some(fm_log_probs(&ds.fm_scores, None)),
-        _ => None,
-    };
+    // A merged class's concepts are its members' (each original class, or the finer concepts
+    // of the folder's concept_scores.npy); without a merge only the folder's concepts exist.
+    let merged = |c: usize| c.min(n_classes - 1);
+    let file_concepts = ds.concepts.as_ref();
+    let (concept_fm, concept_class): (Option<Matrix>, Vec<usize>) =
+        match (file_concepts, setting.imbalance) {
+            (Some(dc), _) => (
+                Some(fm_log_probs(&dc.scores, None)),
+                dc.class_of.iter().map(|&c| merged(c)).collect(),
+            ),
+            (None, Imbalance::Merge { .. }) => (
+                Some(fm_log_probs(&ds.fm_scores, None)),
+                (0..ds.n_classes()).map(merged).collect(),
+            ),
+            _ => (None, (0..n_classes).collect()),
+        };
     let test_mask = test_mask(ds, &labels, n_classes);
     let mut pool: Vec<usize> = (0..ds.len()).filter(|&i| !test_mask[i]).collect();
     let test: Vec<usize> = (0..ds.len()).filter(|&i| test_mask[i]).collect();

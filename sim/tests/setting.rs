@@ -97,3 +97,134 @@ fn prepare_merges_splits_and_keeps_the_test_split_clean() {
     assert_eq!(p.test_x, q.test_x);
     assert_ne!(p.pool_noisy, q.pool_noisy);
 }
+
+/// A blobs folder with a `concept_scores.npy` of `concepts_of[c]` columns per class (each a
+/// noisy copy of its class's FM score) and meta.json's `concepts`.
+fn with_concepts(dir: &std::path::Path, concepts_of: &[usize]) {
+    let n = 500;
+    synthetic::write_blobs(dir, n, 6, concepts_of.len(), 2).unwrap();
+    let ds = Dataset::load(dir).unwrap();
+    let class_of: Vec<usize> = concepts_of
+        .iter()
+        .enumerate()
+        .flat_map(|(c, &k)| std::iter::repeat_n(c, k))
+        .collect();
+    let mut data = Vec::with_capacity(n * class_of.len());
+    for i in 0..n {
+        for (j, &c) in class_of.iter().enumerate() {
+            data.push(ds.fm_scores.row(i)[c] + 0.01 * ((i * 7 + j * 3) % 5) as f32);
+        }
+    }
+    let scores = coselect_sim::Matrix::new(n, class_of.len(), data);
+    coselect_sim::synthetic::write_matrix_npy(&dir.join("concept_scores.npy"), &scores).unwrap();
+    let mut meta = ds.meta.clone();
+    meta["concepts"] = class_of
+        .iter()
+        .map(|&c| serde_json::json!({"class": c, "description": format!("part of {c}")}))
+        .collect();
+    std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+}
+
+#[test]
+fn a_folder_s_concepts_reach_the_setting_and_compose_with_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    with_concepts(dir.path(), &[2, 1, 3, 1, 2]);
+    let ds = Dataset::load(dir.path()).unwrap();
+    let want: Vec<usize> = vec![0, 0, 1, 2, 2, 2, 3, 4, 4];
+    assert_eq!(ds.concepts.as_ref().unwrap().class_of, want);
+
+    let plain = prepare(&ds, &Setting::new(Imbalance::None, 0.0, 10, 5), 0).unwrap();
+    assert_eq!(plain.concept_class, want);
+    assert_eq!(plain.pool_concept_fm.cols(), 9);
+    // Log-probabilities over all the concepts.
+    for i in 0..plain.pool_concept_fm.rows() {
+        let s: f64 = plain
+            .pool_concept_fm
+            .row(i)
+            .iter()
+            .map(|&v| (v as f64).exp())
+            .sum();
+        assert!((s - 1.0).abs() < 1e-5);
+    }
+    // The class prior is still fm_scores.npy's, not the concepts'.
+    assert_eq!(plain.pool_fm.cols(), 5);
+
+    let merged = prepare(&ds, &Setting::new(Imbalance::Merge { k: 3 }, 0.0, 10, 5), 0).unwrap();
+    assert_eq!(merged.concept_class, vec![0, 0, 1, 2, 2, 2, 2, 2, 2]);
+    assert_eq!(merged.pool_concept_fm.cols(), 9);
+
+    // Without the file a merge falls back to the original classes as concepts.
+    std::fs::remove_file(dir.path().join("concept_scores.npy")).unwrap();
+    let mut meta = ds.meta.clone();
+    meta.as_object_mut().unwrap().remove("concepts");
+    std::fs::write(dir.path().join("meta.json"), meta.to_string()).unwrap();
+    let ds = Dataset::load(dir.path()).unwrap();
+    let merged = prepare(&ds, &Setting::new(Imbalance::Merge { k: 3 }, 0.0, 10, 5), 0).unwrap();
+    assert_eq!(merged.concept_class, vec![0, 1, 2, 2, 2]);
+    let plain = prepare(&ds, &Setting::new(Imbalance::None, 0.0, 10, 5), 0).unwrap();
+    assert_eq!(plain.concept_class, vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn bad_concept_files_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let err = || Dataset::load(path).unwrap_err().to_string();
+    with_concepts(path, &[2, 1, 1]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path.join("meta.json")).unwrap()).unwrap();
+    let write_meta =
+        |m: &serde_json::Value| std::fs::write(path.join("meta.json"), m.to_string()).unwrap();
+
+    let mut m = meta.clone();
+    m["concepts"][1]["class"] = serde_json::json!(3);
+    write_meta(&m);
+    assert!(
+        err().contains("concept 1 names class 3, outside 0..3"),
+        "{}",
+        err()
+    );
+    m["concepts"][1]["class"] = serde_json::json!("one");
+    write_meta(&m);
+    assert!(
+        err().contains("concept 1 has no integer `class`"),
+        "{}",
+        err()
+    );
+    let mut m = meta.clone();
+    m["concepts"][3]["class"] = serde_json::json!(0);
+    write_meta(&m);
+    assert!(err().contains("no concept of class 2"), "{}", err());
+    let mut m = meta.clone();
+    m["concepts"].as_array_mut().unwrap().pop();
+    m["concepts"][2]["class"] = serde_json::json!(2);
+    m["concepts"][1]["class"] = serde_json::json!(1);
+    write_meta(&m);
+    assert!(
+        err().contains("concept_scores.npy is 500x4, expected 500x3"),
+        "{}",
+        err()
+    );
+    let mut m = meta.clone();
+    m.as_object_mut().unwrap().remove("concepts");
+    write_meta(&m);
+    assert!(err().contains("meta.json has no `concepts`"), "{}", err());
+
+    write_meta(&meta);
+    let bad = coselect_sim::Matrix::new(500, 4, {
+        let mut v = vec![0.5f32; 2000];
+        v[4 * 17 + 2] = f32::NAN;
+        v
+    });
+    coselect_sim::synthetic::write_matrix_npy(&path.join("concept_scores.npy"), &bad).unwrap();
+    assert!(
+        err().contains("concept_scores.npy holds a non-finite value at row 17"),
+        "{}",
+        err()
+    );
+    std::fs::remove_file(path.join("concept_scores.npy")).unwrap();
+    assert!(err().contains("concept_scores.npy is missing"), "{}", err());
+    // A truncated file is an error too, not a short matrix.
+    std::fs::write(path.join("concept_scores.npy"), b"\x93NUMPY\x01\x00").unwrap();
+    assert!(Dataset::load(path).is_err());
+}
