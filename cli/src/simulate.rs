@@ -92,9 +92,9 @@ pub struct Args {
     /// Ablation of ours: one small-model unit per class, not per FM concept.
     #[arg(long)]
     pub no_concepts: bool,
-    /// Addition to ours (off by default): centre the small model's weights on the FM's readout.
+    /// Ablation of ours: centre the small model's weights on zero, not on the FM's readout.
     #[arg(long)]
-    pub fm_weight_prior: bool,
+    pub no_fm_weight_prior: bool,
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -165,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         no_trust: args.no_trust,
         no_pseudo: args.no_pseudo,
         no_concepts: args.no_concepts,
-        fm_weight_prior: args.fm_weight_prior,
+        no_fm_weight_prior: args.no_fm_weight_prior,
     };
     if args.pseudo_labeler == PseudoLabeler::Ours {
         cfg.labeler = Some(coselect_sim::pseudo::ours_labeler());
@@ -264,15 +264,15 @@ mod tests {
             settings(&a).unwrap(),
             vec![Setting::new(Imbalance::LongTail { rho: 10.0 }, 0.0, 50, 5)]
         );
-        assert!(a.no_trust && !a.no_pseudo && !a.no_concepts && !a.fm_weight_prior);
+        assert!(a.no_trust && !a.no_pseudo && !a.no_concepts && !a.no_fm_weight_prior);
         assert_eq!(a.pseudo_labeler, PseudoLabeler::Shared);
         let b = parse(&[
             "--no-concepts",
-            "--fm-weight-prior",
+            "--no-fm-weight-prior",
             "--pseudo-labeler",
             "ours",
         ]);
-        assert!(b.no_concepts && b.fm_weight_prior && b.pseudo_labeler == PseudoLabeler::Ours);
+        assert!(b.no_concepts && b.no_fm_weight_prior && b.pseudo_labeler == PseudoLabeler::Ours);
         assert!(Wrap::try_parse_from(["simulate", "--merge", "3", "--long-tail", "10"]).is_err());
         assert!(Wrap::try_parse_from(["simulate", "--preset", "paper", "--merge", "3"]).is_err());
         let s = parse(&["--strategies", "random,margin"])

@@ -25,11 +25,12 @@ pub struct MethodOptions {
     /// sees a class as several concepts (a merged class), as the baselines' learner has.
     #[serde(default)]
     pub no_concepts: bool,
-    /// An addition, off by default: centre the small models' weight penalty on the FM's linear
-    /// readout ([`crate::Readout`]). Measured in docs/method.md: large early gains on long tail,
-    /// none at the end, losses on merge; not part of the method as benchmarked.
+    /// No FM weight prior: the small models' weight penalty centred on zero instead of on the
+    /// FM's linear readout ([`crate::Readout`]; over the concepts for a model with concept
+    /// units). Measured in docs/method.md (session 4): with the folder's concepts it lifts every
+    /// preset setting's area and savings.
     #[serde(default)]
-    pub fm_weight_prior: bool,
+    pub no_fm_weight_prior: bool,
 }
 
 impl MethodOptions {
@@ -48,7 +49,7 @@ impl MethodOptions {
             (self.no_trust, "no-trust"),
             (self.no_pseudo, "no-pseudo"),
             (self.no_concepts, "no-concepts"),
-            (self.fm_weight_prior, "fm-weight-prior"),
+            (self.no_fm_weight_prior, "no-fm-weight-prior"),
         ]
         .iter()
         .filter(|(on, _)| *on)

@@ -144,6 +144,46 @@ pub fn fm_log_probs(scores: &Matrix, merge: Option<usize>) -> Matrix {
     out
 }
 
+/// The FM's concepts of the setting's classes, one level below each class: a merged class's
+/// concepts are its members (their class prompts' scores); a class that is one class of the
+/// folder has the folder's concepts (`concept_scores.npy`) when it has them, else none (it is
+/// its own single concept). Scores as given (logits, not yet normalised) and the class of each
+/// concept; `None` when every class is its own single concept.
+///
+/// Finer concepts for a merged class's members (the folder's, for each member) were measured
+/// and lose on merge settings (docs/method.md, session 4): with ~150 concepts the merged class's
+/// labels spread too thin, and the members are the level the FM names best.
+fn concept_scores(ds: &Dataset, setting: &Setting) -> Option<(Matrix, Vec<usize>)> {
+    let merged_from = match setting.imbalance {
+        Imbalance::Merge { k } => Some(k - 1),
+        _ => None,
+    };
+    let file = ds.concepts.as_ref();
+    if merged_from.is_none() && file.is_none() {
+        return None;
+    }
+    // (source matrix, column, class) of each concept, in class order.
+    let mut columns: Vec<(&Matrix, usize, usize)> = Vec::new();
+    for c in 0..ds.n_classes() {
+        match (merged_from, file) {
+            (Some(m), _) if c >= m => columns.push((&ds.fm_scores, c, m)),
+            (_, Some(dc)) => columns.extend(
+                (0..dc.class_of.len())
+                    .filter(|&j| dc.class_of[j] == c)
+                    .map(|j| (&dc.scores, j, c)),
+            ),
+            _ => columns.push((&ds.fm_scores, c, c)),
+        }
+    }
+    let n = ds.len();
+    let mut data = Vec::with_capacity(n * columns.len());
+    for i in 0..n {
+        data.extend(columns.iter().map(|&(m, j, _)| m.row(i)[j]));
+    }
+    let class_of = columns.iter().map(|&(_, _, c)| c).collect();
+    Some((Matrix::new(n, columns.len(), data), class_of))
+}
+
 /// Test mask of a stratified split: in each class, `round(fraction * n_c)` rows (at least one, and
 /// at least one left for the pool, when the class has two rows or more) chosen by a seeded shuffle.
 ///
@@ -271,22 +311,10 @@ pub fn prepare(ds: &Dataset, setting: &Setting, seed: u64) -> Result<Prepared> {
             ds.class_names.clone(),
         ),
     };
-    // A merged class's concepts are its members' (each original class, or the finer concepts
-    // of the folder's concept_scores.npy); without a merge only the folder's concepts exist.
-    let merged = |c: usize| c.min(n_classes - 1);
-    let file_concepts = ds.concepts.as_ref();
-    let (concept_fm, concept_class): (Option<Matrix>, Vec<usize>) =
-        match (file_concepts, setting.imbalance) {
-            (Some(dc), _) => (
-                Some(fm_log_probs(&dc.scores, None)),
-                dc.class_of.iter().map(|&c| merged(c)).collect(),
-            ),
-            (None, Imbalance::Merge { .. }) => (
-                Some(fm_log_probs(&ds.fm_scores, None)),
-                (0..ds.n_classes()).map(merged).collect(),
-            ),
-            _ => (None, (0..n_classes).collect()),
-        };
+    let (concept_fm, concept_class) = match concept_scores(ds, setting) {
+        Some((scores, class_of)) => (Some(fm_log_probs(&scores, None)), class_of),
+        None => (None, (0..n_classes).collect()),
+    };
     let test_mask = test_mask(ds, &labels, n_classes);
     let mut pool: Vec<usize> = (0..ds.len()).filter(|&i| !test_mask[i]).collect();
     let test: Vec<usize> = (0..ds.len()).filter(|&i| test_mask[i]).collect();

@@ -423,11 +423,55 @@ fn concepts_act_on_merged_classes_only() {
     let with = run_ours(&prep, &tail, MethodOptions::default());
     let without = run_ours(&prep, &tail, no);
     assert_eq!(metrics_only_run(&with), metrics_only_run(&without));
-    let wp = MethodOptions {
-        fm_weight_prior: true,
+    let no_weight_prior = MethodOptions {
+        no_fm_weight_prior: true,
         ..Default::default()
     };
-    assert_ne!(acc(&run_ours(&prep, &tail, wp)), acc(&with));
+    assert_ne!(acc(&run_ours(&prep, &tail, no_weight_prior)), acc(&with));
+}
+
+#[test]
+fn a_folder_s_concepts_act_without_a_merge() {
+    let (_d, mut ds) = dataset();
+    let (n, c) = (ds.len(), ds.n_classes());
+    // Two concepts per class: its FM score, tilted by the sign of the first embedding coordinate.
+    let mut data = Vec::with_capacity(n * 2 * c);
+    for i in 0..n {
+        let tilt = ds.embeddings.row(i)[0].signum();
+        for k in 0..c {
+            let f = ds.fm_scores.row(i)[k];
+            data.extend([f + tilt, f - tilt]);
+        }
+    }
+    ds.concepts = Some(coselect_sim::DatasetConcepts {
+        scores: coselect_sim::Matrix::new(n, 2 * c, data),
+        class_of: (0..2 * c).map(|j| j / 2).collect(),
+    });
+    let tail = Setting::new(Imbalance::LongTail { rho: 5.0 }, 0.1, 12, 4);
+    let prep = prepare(&ds, &tail, 0).unwrap();
+    assert_eq!(prep.concept_class.len(), 2 * c);
+    let no = MethodOptions {
+        no_concepts: true,
+        ..Default::default()
+    };
+    let acc = |r: &RunResult| {
+        r.rounds
+            .iter()
+            .map(|x| x.balanced_accuracy)
+            .collect::<Vec<_>>()
+    };
+    let without = run_ours(&prep, &tail, no);
+    assert_ne!(
+        acc(&run_ours(&prep, &tail, MethodOptions::default())),
+        acc(&without)
+    );
+    // With `no_concepts` the folder's concepts change nothing at all.
+    ds.concepts = None;
+    let plain = prepare(&ds, &tail, 0).unwrap();
+    assert_eq!(
+        metrics_only_run(&without),
+        metrics_only_run(&run_ours(&plain, &tail, no))
+    );
 }
 
 /// A run without its wall-clock fields (the rest is deterministic).

@@ -149,9 +149,24 @@ fn a_folder_s_concepts_reach_the_setting_and_compose_with_a_merge() {
     // The class prior is still fm_scores.npy's, not the concepts'.
     assert_eq!(plain.pool_fm.cols(), 5);
 
+    // One level below each class: the kept classes' own concepts, the merged class's members.
     let merged = prepare(&ds, &Setting::new(Imbalance::Merge { k: 3 }, 0.0, 10, 5), 0).unwrap();
-    assert_eq!(merged.concept_class, vec![0, 0, 1, 2, 2, 2, 2, 2, 2]);
-    assert_eq!(merged.pool_concept_fm.cols(), 9);
+    assert_eq!(merged.concept_class, vec![0, 0, 1, 2, 2, 2]);
+    assert_eq!(merged.pool_concept_fm.cols(), 6);
+    // The members' columns are their class prompts' log-probabilities among the six.
+    let row = merged.pool_source[0];
+    let raw: Vec<f32> = [0, 1, 2]
+        .iter()
+        .map(|&j| ds.concepts.as_ref().unwrap().scores.row(row)[j])
+        .chain((2..5).map(|c| ds.fm_scores.row(row)[c]))
+        .collect();
+    let lse = raw.iter().map(|&v| (v as f64).exp()).sum::<f64>().ln();
+    for (a, b) in merged.pool_concept_fm.row(0).iter().zip(&raw) {
+        assert!(
+            (*a as f64 - (*b as f64 - lse)).abs() < 1e-5,
+            "{a} vs {b} - {lse}"
+        );
+    }
 
     // Without the file a merge falls back to the original classes as concepts.
     std::fs::remove_file(dir.path().join("concept_scores.npy")).unwrap();

@@ -75,7 +75,7 @@ impl Strategy for Ours {
 pub struct CoreLabeler {
     /// Ablation switches (`no_trust`, `no_pseudo`, `no_prior`).
     pub options: MethodOptions,
-    /// The FM's linear readout on this run's pool (`fm_weight_prior`), fitted at the first
+    /// The FM's linear readout on this run's pool (unless `no_fm_weight_prior`), fitted at the first
     /// round that needs it: over the classes, and over the concepts.
     pub readout: Option<Readout>,
     /// See `readout`.
@@ -136,7 +136,7 @@ impl PseudoLabeler for CoreLabeler {
                 concepts,
             },
         };
-        if !self.options.fm_weight_prior {
+        if self.options.no_fm_weight_prior {
             return Ok(prior);
         }
         let cfg = core_config(ctx.n_classes, 1)?;
