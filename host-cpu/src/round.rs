@@ -664,15 +664,19 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         if self.validate {
             let mut ok = block::finite(&b.fm);
             if let Some(sm) = sm {
+                // The coarse sum settles the rows far from the tolerance
+                // (every row a softmax wrote); the others get the exact
+                // check below.
                 let finite = block::finite(sm);
-                let sum = block::sum_exp(sm);
+                let sure = block::surely_normalized(sm, NORMALIZATION_TOLERANCE);
                 for j in 0..LANES {
-                    ok[j] &= finite[j] && (sum[j] - 1.0).abs() <= NORMALIZATION_TOLERANCE;
+                    ok[j] &= finite[j] && sure[j];
                 }
             }
-            // A bad lane is checked again row by row, which finds the same
-            // fault and names its column; lanes are in row order, so the
-            // first error is the lowest row.
+            // A lane not known good is checked again row by row, exactly:
+            // that finds the same fault and names its column (or passes a
+            // row the coarse sum could not settle); lanes are in row order,
+            // so the first error is the lowest row.
             for j in (0..n).filter(|&j| !ok[j]) {
                 let i = b.rows[j];
                 self.fm.check_finite(i, self.fm.row(i, &mut b.fb))?;
