@@ -37,7 +37,7 @@
 //! assert_eq!([out[0][0], out[1][0]], row);
 //! ```
 
-use crate::math::exp;
+use crate::math::{exp, exp_coarse};
 
 /// Rows per block: four 4-wide vectors per class on baseline x86-64 and
 /// AArch64, few enough that a block of 10 to 100 classes stays in L1.
@@ -87,6 +87,41 @@ pub fn sum_exp(x: &[Lanes]) -> Lanes {
         }
     }
     s
+}
+
+/// Lane by lane: `true` only where `|sum_exp(x) - 1| <= tol` ([`sum_exp`]
+/// of the finite values of a row within `tol` of 1, the log-probability
+/// check of [`crate::math::check_log_probabilities`]). `false` means "not
+/// sure": a host then runs the exact check on that row. Lanes holding a
+/// non-finite value are unspecified; a host tests them with [`finite`].
+///
+/// The sum is taken with [`crate::math::exp_coarse`] (about half the cost
+/// of [`exp`]) and accepted only at least `margin` inside the tolerance,
+/// with `margin = 1.5e-5 + 1.3e-7 n` for `n` classes, larger than the
+/// difference of the two sums: per term 2.9e-6 (the coarse polynomial) +
+/// 1.2e-7 (`exp`'s ulp) relative, `2 u sum |x| e^x <= 2 u (ln n + 1)` from
+/// rounding `x log2 e` (`u = 2^-24`), and the rounding of two sums of `n`
+/// terms near 1 in class order, at most `(n - 1) u` each. Rows written by
+/// a softmax are off by about 1e-6 and settle here; a row in the band
+/// costs one exact check. `tests/block.rs` checks it against [`sum_exp`].
+///
+/// ```
+/// use coselect_core::block::{surely_normalized, LANES};
+/// let mut x = [[0.5f32.ln(); LANES]; 2];
+/// x[0][1] = 0.0; // row 1 sums to 1.5
+/// let ok = surely_normalized(&x, 1e-3);
+/// assert!(ok[0] && !ok[1]);
+/// ```
+#[inline(always)]
+pub fn surely_normalized(x: &[Lanes], tol: f32) -> [bool; LANES] {
+    let limit = tol - (1.5e-5 + 1.3e-7 * x.len() as f32);
+    let mut s = [0.0f32; LANES];
+    for row in x {
+        for (a, &v) in s.iter_mut().zip(row) {
+            *a += exp_coarse(v);
+        }
+    }
+    s.map(|s| (s - 1.0).abs() <= limit)
 }
 
 /// Lane by lane `(argmax, max, second max)`.

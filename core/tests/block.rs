@@ -123,3 +123,75 @@ fn bad_values_are_flagged_in_their_lane() {
         assert_eq!(*ok, ![2, 9, 15].contains(&j), "lane {j}");
     }
 }
+
+/// `surely_normalized` accepts only rows the exact check accepts, and
+/// accepts the rows a softmax writes: rows of 1 to 4096 classes shifted so
+/// that their exact sums crowd both edges of the tolerance.
+#[test]
+fn surely_normalized_accepts_only_what_the_exact_check_accepts() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let tol = NORMALIZATION_TOLERANCE;
+    let rounds = if cfg!(miri) { 1 } else { 40 };
+    let (mut accepted, mut normalized) = (0usize, 0usize);
+    for classes in [1usize, 2, 3, 10, 100, 1000, 4096] {
+        for round in 0..rounds {
+            let mut b = vec![[0.0f32; LANES]; classes];
+            let mut rows = vec![vec![0.0f32; classes]; LANES];
+            for (j, r) in rows.iter_mut().enumerate() {
+                let spread = [0.5f32, 4.0, 30.0][(round + j) % 3];
+                for v in r.iter_mut() {
+                    *v = ((rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * spread;
+                }
+                if j % 5 == 0 {
+                    r[0] = -200.0; // a term that underflows
+                }
+                let lse = math::log_sum_exp(r, 1.0);
+                // Sums of 1 + d tol with d in [-1.3, 1.3], or exactly normalised.
+                let d = ((rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.6;
+                let shift = match j % 4 {
+                    0 => 0.0,
+                    _ => (1.0 + d * tol).ln(),
+                };
+                r.iter_mut().for_each(|v| *v = *v - lse + shift);
+                for c in 0..classes {
+                    b[c][j] = r[c];
+                }
+            }
+            let sure = block::surely_normalized(&b, tol);
+            let sums = block::sum_exp(&b);
+            for j in 0..LANES {
+                let exact = (sums[j] - 1.0).abs() <= tol;
+                assert_eq!(
+                    exact,
+                    math::check_log_probabilities(0, &rows[j], classes).is_ok()
+                );
+                assert!(!sure[j] || exact, "{classes} classes, sum {}", sums[j]);
+                if (sums[j] - 1.0).abs() <= 1e-5 {
+                    normalized += 1;
+                    accepted += sure[j] as usize;
+                }
+            }
+        }
+    }
+    // Every row that a softmax wrote (off by well under 1e-5) is settled.
+    assert_eq!(accepted, normalized);
+    assert!(normalized > 0);
+}
+
+/// `exp_coarse` within its stated bound over its whole range, and as
+/// stated outside it.
+#[test]
+fn exp_coarse_is_within_its_bound() {
+    let steps = if cfg!(miri) { 1000 } else { 4_000_000 };
+    let mut worst = 0.0f64;
+    for i in 0..=steps {
+        let x = -86.0 + 87.0 * i as f32 / steps as f32;
+        let want = (x as f64).exp();
+        // The polynomial's 2.9e-6, and 2^-23 |x| from rounding x log2(e).
+        let err = (math::exp_coarse(x) as f64 / want - 1.0).abs();
+        worst = worst.max(err - 1.2e-7 * x.abs() as f64);
+    }
+    assert!(worst < 3e-6, "{worst}");
+    assert_eq!(math::exp_coarse(f32::INFINITY), math::exp_coarse(1.0));
+    assert!(math::exp_coarse(-1000.0) < 5e-38 && math::exp_coarse(-1000.0) > 0.0);
+}

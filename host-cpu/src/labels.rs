@@ -28,37 +28,78 @@ pub struct Labels {
 impl Labels {
     /// Reads one label per row; `name` labels errors.
     pub fn new(name: &str, labels: impl IntoIterator<Item = i64>, classes: u32) -> Result<Self> {
-        let mut counts = vec![0u32; classes as usize];
-        let mut labeled = Vec::new();
-        let mut mask = Vec::new();
-        let mut rows = 0usize;
+        let mut l = Labels::empty(name, classes);
         for (i, y) in labels.into_iter().enumerate() {
             if i % 64 == 0 {
-                mask.push(0u64);
+                l.mask.push(0u64);
             }
-            rows = i + 1;
-            if y == -1 {
-                continue;
-            }
-            if y < 0 || y >= classes as i64 {
-                return Err(Error::LabelOutOfRange {
-                    input: name.to_string(),
-                    row: i as u64,
-                    label: y,
-                    classes,
-                });
-            }
-            counts[y as usize] += 1;
-            labeled.push((i as u64, y as u32));
-            mask[i / 64] |= 1 << (i % 64);
+            l.rows = i + 1;
+            l.add(i, y, classes)?;
         }
-        Ok(Labels {
+        Ok(l)
+    }
+
+    /// [`Labels::new`] over little-endian integers of `W` bytes (`W` = 8 or
+    /// 4, an `.npy` file's `<i8` or `<i4` data), decoded by `read`. The same
+    /// result and the same error as `new` over the decoded values; a word of
+    /// 64 unlabeled rows (the common case) is settled by one
+    /// branch-free test of its decoded values.
+    pub(crate) fn from_le<const W: usize>(
+        name: &str,
+        data: &[u8],
+        classes: u32,
+        read: impl Fn(&[u8; W]) -> i64,
+    ) -> Result<Self> {
+        let mut l = Labels::empty(name, classes);
+        l.rows = data.len() / W;
+        l.mask.reserve(l.rows.div_ceil(64));
+        let mut word = [0i64; 64];
+        for (w, bytes) in data[..l.rows * W].chunks(64 * W).enumerate() {
+            let n = bytes.len() / W;
+            let mut unlabeled = true;
+            for (y, b) in word.iter_mut().zip(bytes.chunks_exact(W)) {
+                *y = read(b.try_into().expect("W bytes"));
+                unlabeled &= *y == -1;
+            }
+            l.mask.push(0u64);
+            if !unlabeled {
+                for (j, &y) in word[..n].iter().enumerate() {
+                    l.add(w * 64 + j, y, classes)?;
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    /// No rows yet.
+    fn empty(name: &str, classes: u32) -> Self {
+        Labels {
             name: name.to_string(),
-            rows,
-            counts,
-            labeled,
-            mask,
-        })
+            rows: 0,
+            counts: vec![0u32; classes as usize],
+            labeled: Vec::new(),
+            mask: Vec::new(),
+        }
+    }
+
+    /// Takes label `y` of row `i`, whose mask word exists.
+    #[inline]
+    fn add(&mut self, i: usize, y: i64, classes: u32) -> Result<()> {
+        if y == -1 {
+            return Ok(());
+        }
+        if y < 0 || y >= classes as i64 {
+            return Err(Error::LabelOutOfRange {
+                input: self.name.clone(),
+                row: i as u64,
+                label: y,
+                classes,
+            });
+        }
+        self.counts[y as usize] += 1;
+        self.labeled.push((i as u64, y as u32));
+        self.mask[i / 64] |= 1 << (i % 64);
+        Ok(())
     }
 
     /// A pool of `rows` unlabeled rows (round 0).
