@@ -34,7 +34,8 @@ pub struct Args {
     /// The dataset folder to write.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Zero-shot prompts: {"template": "... {} ...", "classes": {"<class>": "<description>"}}.
+    /// Zero-shot prompts: {"template": "... {} ...", "classes": {"<class>": "<description>"}},
+    /// optionally "concepts": {"<class>": ["<finer description>", ...]} (concept_scores.npy).
     /// Default: the class names themselves.
     #[arg(long, value_name = "FILE")]
     pub prompts: Option<PathBuf>,

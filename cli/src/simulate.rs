@@ -36,7 +36,8 @@ pub enum Preset {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Dataset folder (embeddings.npy, fm_scores.npy, labels.npy, meta.json).
+    /// Dataset folder (embeddings.npy, fm_scores.npy, labels.npy, meta.json; optional split.npy,
+    /// concept_scores.npy).
     #[arg(long, default_value = "data/wordnet-nouns")]
     pub data: PathBuf,
     /// Folder receiving results.json, results.csv, summary.json and the plots.

@@ -101,9 +101,13 @@ pub fn sum_exp(x: &[Lanes]) -> Lanes {
 /// difference of the two sums: per term 2.9e-6 (the coarse polynomial) +
 /// 1.2e-7 (`exp`'s ulp) relative, `2 u sum |x| e^x <= 2 u (ln n + 1)` from
 /// rounding `x log2 e` (`u = 2^-24`), and the rounding of two sums of `n`
-/// terms near 1 in class order, at most `(n - 1) u` each. Rows written by
-/// a softmax are off by about 1e-6 and settle here; a row in the band
-/// costs one exact check. `tests/block.rs` checks it against [`sum_exp`].
+/// terms near 1 in class order, at most `(n - 1) u` each; all of it scaled
+/// by `1 + tol`, the largest sum accepted. For `tol >= 1` nothing is sure
+/// (`exp_coarse` clamps terms above 1 to `e`, so a large sum could read as
+/// one near `e`). Rows written by a softmax are off by about 1e-6 and
+/// settle here (below about 7,500 classes, where the margin is smaller
+/// than `tol = 1e-3`); a row in the band costs one exact check.
+/// `tests/block.rs` checks it against [`sum_exp`].
 ///
 /// ```
 /// use coselect_core::block::{surely_normalized, LANES};
@@ -114,7 +118,10 @@ pub fn sum_exp(x: &[Lanes]) -> Lanes {
 /// ```
 #[inline(always)]
 pub fn surely_normalized(x: &[Lanes], tol: f32) -> [bool; LANES] {
-    let limit = tol - (1.5e-5 + 1.3e-7 * x.len() as f32);
+    if tol.is_nan() || tol >= 1.0 {
+        return [false; LANES];
+    }
+    let limit = tol - (1.0 + tol) * (1.5e-5 + 1.3e-7 * x.len() as f32);
     let mut s = [0.0f32; LANES];
     for row in x {
         for (a, &v) in s.iter_mut().zip(row) {

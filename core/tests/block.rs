@@ -178,6 +178,41 @@ fn surely_normalized_accepts_only_what_the_exact_check_accepts() {
     assert!(normalized > 0);
 }
 
+/// Rows whose exact sums sit just outside the tolerance, by less than the
+/// margin, are never accepted; a row with a term above 1 is never accepted;
+/// a tolerance of 1 or more accepts nothing.
+#[test]
+fn surely_normalized_rejects_rows_just_outside_and_large_tolerances() {
+    let tol = NORMALIZATION_TOLERANCE;
+    for classes in [1usize, 2, 10, 100, 1000] {
+        for k in 1..=20 {
+            for sign in [-1.0f32, 1.0] {
+                // Equal terms summing to 1 + sign (tol + k 1e-6).
+                let target = 1.0 + sign * (tol + k as f32 * 1e-6);
+                let v = (target / classes as f32).ln();
+                let b = vec![[v; LANES]; classes];
+                let exact = block::sum_exp(&b);
+                let sure = block::surely_normalized(&b, tol);
+                for j in 0..LANES {
+                    assert!(
+                        !sure[j] || (exact[j] - 1.0).abs() <= tol,
+                        "{classes}, {k}, {sign}"
+                    );
+                }
+            }
+        }
+    }
+    // A term of 3 (exp 20.1): clamped to e by the coarse exp, still rejected.
+    let mut b = vec![[-30.0f32; LANES]; 4];
+    b[2] = [3.0; LANES];
+    assert_eq!(block::surely_normalized(&b, tol), [false; LANES]);
+    // At a tolerance the bound does not cover, nothing is sure.
+    assert_eq!(block::surely_normalized(&b, 5.0), [false; LANES]);
+    let ok = vec![[0.0f32; LANES]; 1];
+    assert_eq!(block::surely_normalized(&ok, 1.0), [false; LANES]);
+    assert_eq!(block::surely_normalized(&ok, 0.5), [true; LANES]);
+}
+
 /// `exp_coarse` within its stated bound over its whole range, and as
 /// stated outside it.
 #[test]

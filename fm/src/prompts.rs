@@ -19,6 +19,7 @@ use crate::error::{FmError, Result};
 /// # Ok::<(), coselect_fm::FmError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Prompts {
     /// The sentence pattern; `{}` is replaced by the class description.
     pub template: String,
@@ -69,7 +70,9 @@ impl Prompts {
         let bytes = std::fs::read(path).map_err(|e| FmError::io(path, e))?;
         let prompts: Prompts = serde_json::from_slice(&bytes).map_err(|e| FmError::BadPrompts {
             path: path.to_path_buf(),
-            reason: format!("expected {{\"template\": ..., \"classes\": {{...}}}}: {e}"),
+            reason: format!(
+                "expected {{\"template\": ..., \"classes\": {{...}}, optional \"concepts\": {{...}}}}: {e}"
+            ),
         })?;
         if !prompts.template.contains("{}") {
             return Err(FmError::BadPrompts {
@@ -153,6 +156,23 @@ impl Prompts {
         }
         if let Some((k, _)) = self.concepts.iter().find(|(_, v)| v.is_empty()) {
             return Err(bad(format!("empty concept list for class {k}")));
+        }
+        // A repeated concept would be a second, identical column whose unit no row teaches.
+        for (k, list) in &self.concepts {
+            if let Some(d) = list.iter().find(|d| d.trim().is_empty()) {
+                return Err(bad(format!(
+                    "empty concept description {d:?} for class {k}"
+                )));
+            }
+            if let Some((i, d)) = list
+                .iter()
+                .enumerate()
+                .find(|(i, d)| list[..*i].contains(d))
+            {
+                return Err(bad(format!(
+                    "concept {i} of class {k} repeats an earlier one: {d:?}"
+                )));
+            }
         }
         let class_sentences = self.sentences(class_names, path)?;
         let mut out = Vec::new();

@@ -222,6 +222,14 @@ fn concepts_must_name_classes_and_be_non_empty() {
             "concepts for a class not in the data: dog",
         ),
         (r#"{"cat": []}"#, "empty concept list for class cat"),
+        (
+            r#"{"cat": ["a kitten", " "]}"#,
+            "empty concept description \" \" for class cat",
+        ),
+        (
+            r#"{"cat": ["a kitten", "a tomcat", "a kitten"]}"#,
+            "concept 2 of class cat repeats an earlier one: \"a kitten\"",
+        ),
     ] {
         write(
             &p,
@@ -249,6 +257,14 @@ fn concepts_must_name_classes_and_be_non_empty() {
             .contains("no description for class(es): cow"),
         "{err}"
     );
+    // A misspelt key is an error, not a file without concepts.
+    write(
+        &p,
+        format!(r#"{{"template": "about {{}}", {classes}, "concept": {{"cat": ["a kitten"]}}}}"#)
+            .as_bytes(),
+    );
+    let err = Prompts::read(&p).unwrap_err().to_string();
+    assert!(err.contains("unknown field `concept`"), "{err}");
     // Without concepts there are none, not one per class.
     write(
         &p,

@@ -3,7 +3,9 @@
 //! `embeddings.npy` (N x D, f32 or f16), `fm_scores.npy` (N x C, f32 FM logits or
 //! log-probabilities: either way the harness takes their log-softmax), `labels.npy` (N, i64 clean
 //! labels in 0..C), `meta.json` (an object; `class_names` is read when present), optional
-//! `split.npy` (N, bool / integer: non-zero marks a test row).
+//! `split.npy` (N, bool / integer: non-zero marks a test row), optional `concept_scores.npy`
+//! (N x concepts, finite FM scores over finer prompts of the classes) with meta.json's
+//! `concepts` (each with an integer `class`; both or neither, every class with a concept).
 
 use std::path::{Path, PathBuf};
 
@@ -36,12 +38,50 @@ pub struct Dataset {
 
 /// FM scores over the concepts of the classes, as `coselect prepare` writes them for a prompts
 /// file with `concepts`.
+///
+/// ```
+/// use coselect_sim::{DatasetConcepts, Matrix};
+/// // Two rows; class 0 has two concepts, class 1 one.
+/// let dc = DatasetConcepts { scores: Matrix::new(2, 3, vec![0.0; 6]), class_of: vec![0, 0, 1] };
+/// assert!(dc.check(2, 2).is_ok());
+/// assert!(dc.check(2, 3).unwrap_err().contains("no concept of class 2"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct DatasetConcepts {
-    /// FM scores as given, N x concepts.
+    /// FM scores as given, N x concepts (finite: cosines over a temperature).
     pub scores: Matrix,
     /// The class of each concept; every class has at least one.
     pub class_of: Vec<usize>,
+}
+
+impl DatasetConcepts {
+    /// Checks the shape against a dataset of `n` rows and `n_classes` classes: one score per row
+    /// and concept, every concept's class in range, every class with a concept. The reason when
+    /// not.
+    pub fn check(&self, n: usize, n_classes: usize) -> std::result::Result<(), String> {
+        if let Some((j, c)) = self
+            .class_of
+            .iter()
+            .enumerate()
+            .find(|(_, &c)| c >= n_classes)
+        {
+            return Err(format!(
+                "concept {j} names class {c}, outside 0..{n_classes}"
+            ));
+        }
+        if let Some(c) = (0..n_classes).find(|c| !self.class_of.contains(c)) {
+            return Err(format!("no concept of class {c}"));
+        }
+        if self.scores.rows() != n || self.scores.cols() != self.class_of.len() {
+            return Err(format!(
+                "concept_scores.npy is {}x{}, expected {n}x{} (rows of embeddings.npy x concepts in meta.json)",
+                self.scores.rows(),
+                self.scores.cols(),
+                self.class_of.len()
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Dataset {
@@ -288,32 +328,23 @@ fn read_concepts(
             .get("class")
             .and_then(|v| v.as_u64())
             .ok_or_else(|| bad(format!("meta.json concept {j} has no integer `class`")))?;
-        if c as usize >= n_classes {
-            return Err(bad(format!(
-                "meta.json concept {j} names class {c}, outside 0..{n_classes}"
-            )));
-        }
-        class_of.push(c as usize);
-    }
-    if let Some(c) = (0..n_classes).find(|c| !class_of.contains(c)) {
-        return Err(bad(format!("meta.json lists no concept of class {c}")));
+        class_of.push(usize::try_from(c).unwrap_or(usize::MAX));
     }
     let scores = read_float_matrix(&path)?;
-    if scores.rows() != n || scores.cols() != class_of.len() {
-        return Err(bad(format!(
-            "concept_scores.npy is {}x{}, expected {n}x{} (rows of embeddings.npy x concepts in meta.json)",
-            scores.rows(),
-            scores.cols(),
-            class_of.len()
-        )));
-    }
+    let concepts = DatasetConcepts { scores, class_of };
+    concepts
+        .check(n, n_classes)
+        .map_err(|r| bad(format!("meta.json concepts: {r}")))?;
+    let scores = &concepts.scores;
+    // Unlike fm_scores.npy (log-probabilities may be -inf), concept scores are cosines over a
+    // temperature: always finite.
     if let Some(i) = scores.data().iter().position(|x| !x.is_finite()) {
         return Err(bad(format!(
             "concept_scores.npy holds a non-finite value at row {}",
             i / scores.cols()
         )));
     }
-    Ok(Some(DatasetConcepts { scores, class_of }))
+    Ok(Some(concepts))
 }
 
 /// Reads a 2-D `f32` or `f16` array.

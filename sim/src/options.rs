@@ -22,7 +22,8 @@ pub struct MethodOptions {
     /// No co-decided pseudo-labels.
     pub no_pseudo: bool,
     /// No FM concepts in the deployed small model: one logistic unit per class even where the FM
-    /// sees a class as several concepts (a merged class), as the baselines' learner has.
+    /// sees a class as several concepts (a merged class's members, a folder's
+    /// `concept_scores.npy`), as the baselines' learner has.
     #[serde(default)]
     pub no_concepts: bool,
     /// No FM weight prior: the small models' weight penalty centred on zero instead of on the

@@ -36,8 +36,8 @@ pub struct LabelerContext<'a> {
     pub pool_x: &'a Matrix,
     /// FM log-probabilities of the pool (N x C).
     pub fm_log_probs: &'a Matrix,
-    /// FM log-probabilities of the pool over the FM's concepts (N x concepts; the classes
-    /// themselves unless a class is a merge of several).
+    /// FM log-probabilities of the pool over the FM's concepts (N x concepts: one level below
+    /// each class, [`crate::Prepared::pool_concept_fm`]).
     pub concept_fm: &'a Matrix,
     /// The class of each concept.
     pub concept_class: &'a [usize],

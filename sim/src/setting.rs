@@ -155,7 +155,8 @@ pub fn fm_log_probs(scores: &Matrix, merge: Option<usize>) -> Matrix {
 /// labels spread too thin, and the members are the level the FM names best.
 fn concept_scores(ds: &Dataset, setting: &Setting) -> Option<(Matrix, Vec<usize>)> {
     let merged_from = match setting.imbalance {
-        Imbalance::Merge { k } => Some(k - 1),
+        // Merging to all C classes merges nothing: class C-1 keeps its own concepts.
+        Imbalance::Merge { k } if k < ds.n_classes() => Some(k - 1),
         _ => None,
     };
     let file = ds.concepts.as_ref();
@@ -360,6 +361,11 @@ pub fn validate(ds: &Dataset, setting: &Setting) -> Result<()> {
     }
     if setting.batch == 0 || setting.rounds == 0 {
         return Err(bad("batch and rounds must be at least 1".into()));
+    }
+    // The fields are public: a dataset built in code gets the loader's checks here.
+    if let Some(dc) = &ds.concepts {
+        dc.check(ds.len(), c)
+            .map_err(|r| bad(format!("the dataset's concepts: {r}")))?;
     }
     let (labels, n_classes) = match setting.imbalance {
         Imbalance::Merge { k } => {

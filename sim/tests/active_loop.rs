@@ -397,7 +397,7 @@ fn every_baseline_runs_with_ours_learner() {
 /// One unit per FM concept changes ours' deployed model where a class is a merge of concepts,
 /// and nothing where every class is one concept; the weight prior changes the fits.
 #[test]
-fn concepts_act_on_merged_classes_only() {
+fn merged_concepts_act_and_one_concept_per_class_changes_nothing() {
     let (_d, ds) = dataset();
     let merge = setting();
     let prep = prepare(&ds, &merge, 0).unwrap();

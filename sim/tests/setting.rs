@@ -243,3 +243,33 @@ fn bad_concept_files_are_reported() {
     std::fs::write(path.join("concept_scores.npy"), b"\x93NUMPY\x01\x00").unwrap();
     assert!(Dataset::load(path).is_err());
 }
+
+#[test]
+fn concepts_built_in_code_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic::write_blobs(dir.path(), 100, 4, 3, 1).unwrap();
+    let mut ds = Dataset::load(dir.path()).unwrap();
+    let s = Setting::new(Imbalance::None, 0.0, 10, 5);
+    ds.concepts = Some(coselect_sim::DatasetConcepts {
+        scores: coselect_sim::Matrix::new(99, 3, vec![0.0; 297]),
+        class_of: vec![0, 1, 2],
+    });
+    let e = prepare(&ds, &s, 0).unwrap_err().to_string();
+    assert!(
+        e.contains("concept_scores.npy is 99x3, expected 100x3"),
+        "{e}"
+    );
+    ds.concepts = Some(coselect_sim::DatasetConcepts {
+        scores: coselect_sim::Matrix::new(100, 3, vec![0.0; 300]),
+        class_of: vec![0, 1, 1],
+    });
+    let e = prepare(&ds, &s, 0).unwrap_err().to_string();
+    assert!(e.contains("no concept of class 2"), "{e}");
+    // Merging to all three classes merges nothing: the last class keeps its own concepts.
+    ds.concepts = Some(coselect_sim::DatasetConcepts {
+        scores: coselect_sim::Matrix::new(100, 4, vec![0.0; 400]),
+        class_of: vec![0, 1, 2, 2],
+    });
+    let p = prepare(&ds, &Setting::new(Imbalance::Merge { k: 3 }, 0.0, 10, 5), 0).unwrap();
+    assert_eq!(p.concept_class, vec![0, 1, 2, 2]);
+}
