@@ -68,7 +68,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Learner::Both)]
     pub learner: Learner,
     /// What the `pseudo` learner gives the baselines: `shared` (the co-decided pseudo-labels,
-    /// the default) or `ours` (our method's whole learner: trust, concepts, pseudo-labels), which
+    /// the default) or `ours` (our method's whole learner: trust, concepts, the FM weight prior,
+    /// pseudo-labels), which
     /// leaves only the query rule between the baselines and ours.
     #[arg(long, value_enum, default_value_t = PseudoLabeler::Shared)]
     pub pseudo_labeler: PseudoLabeler,

@@ -55,9 +55,10 @@ pub struct DatasetConcepts {
 }
 
 impl DatasetConcepts {
-    /// Checks the shape against a dataset of `n` rows and `n_classes` classes: one score per row
-    /// and concept, every concept's class in range, every class with a concept. The reason when
-    /// not.
+    /// Checks the concepts against a dataset of `n` rows and `n_classes` classes: one score per
+    /// row and concept, every concept's class in range, every class with a concept, every score
+    /// finite (unlike fm_scores.npy, where log-probabilities may be -inf, concept scores are
+    /// cosines over a temperature). The reason when not.
     pub fn check(&self, n: usize, n_classes: usize) -> std::result::Result<(), String> {
         if let Some((j, c)) = self
             .class_of
@@ -78,6 +79,12 @@ impl DatasetConcepts {
                 self.scores.rows(),
                 self.scores.cols(),
                 self.class_of.len()
+            ));
+        }
+        if let Some(i) = self.scores.data().iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "concept_scores.npy holds a non-finite value at row {}",
+                i / self.scores.cols()
             ));
         }
         Ok(())
@@ -291,8 +298,8 @@ fn truncated(path: &Path, e: std::io::Error) -> SimError {
     }
 }
 
-/// `concept_scores.npy` with meta.json's `concepts`: both or neither, the same number of
-/// concepts, every class index in range and every class with a concept.
+/// `concept_scores.npy` with meta.json's `concepts`: both or neither, then
+/// [`DatasetConcepts::check`].
 fn read_concepts(
     dir: &Path,
     meta: &serde_json::Value,
@@ -334,16 +341,7 @@ fn read_concepts(
     let concepts = DatasetConcepts { scores, class_of };
     concepts
         .check(n, n_classes)
-        .map_err(|r| bad(format!("meta.json concepts: {r}")))?;
-    let scores = &concepts.scores;
-    // Unlike fm_scores.npy (log-probabilities may be -inf), concept scores are cosines over a
-    // temperature: always finite.
-    if let Some(i) = scores.data().iter().position(|x| !x.is_finite()) {
-        return Err(bad(format!(
-            "concept_scores.npy holds a non-finite value at row {}",
-            i / scores.cols()
-        )));
-    }
+        .map_err(|r| bad(format!("concepts (meta.json, concept_scores.npy): {r}")))?;
     Ok(Some(concepts))
 }
 

@@ -89,12 +89,12 @@ pub struct Prepared {
     pub pool_x: Matrix,
     /// FM log-probabilities of the pool (log-softmax of the FM scores, merged where asked).
     pub pool_fm: Matrix,
-    /// FM log-probabilities of the pool over the FM's concepts: the folder's
-    /// `concept_scores.npy` when it has one, else (after a merge) the original classes' prompts;
-    /// pool rows x concepts. Equal to `pool_fm` when there are neither.
+    /// FM log-probabilities of the pool over the FM's concepts, one level below each class (a
+    /// merged class's members by their class prompts, a class of the folder by its
+    /// `concept_scores.npy` concepts): pool rows x concepts. Equal to `pool_fm` when every class
+    /// is its own single concept.
     pub pool_concept_fm: Matrix,
-    /// The class of each concept (composed with `c.min(k - 1)` after a merge to `k`; the
-    /// identity when there are no concepts).
+    /// The class of each concept (the identity when every class is its own single concept).
     pub concept_class: Vec<usize>,
     /// Clean pool labels.
     pub pool_clean: Vec<usize>,

@@ -265,6 +265,14 @@ fn concepts_built_in_code_are_checked_before_any_work() {
     });
     let e = prepare(&ds, &s, 0).unwrap_err().to_string();
     assert!(e.contains("no concept of class 2"), "{e}");
+    let mut nan = vec![0.0f32; 300];
+    nan[3 * 41 + 1] = f32::NAN;
+    ds.concepts = Some(coselect_sim::DatasetConcepts {
+        scores: coselect_sim::Matrix::new(100, 3, nan),
+        class_of: vec![0, 1, 2],
+    });
+    let e = prepare(&ds, &s, 0).unwrap_err().to_string();
+    assert!(e.contains("non-finite value at row 41"), "{e}");
     // Merging to all three classes merges nothing: the last class keeps its own concepts.
     ds.concepts = Some(coselect_sim::DatasetConcepts {
         scores: coselect_sim::Matrix::new(100, 4, vec![0.0; 400]),
