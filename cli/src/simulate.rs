@@ -97,6 +97,11 @@ pub struct Args {
     /// Ablation of ours: centre the small model's weights on zero, not on the FM's readout.
     #[arg(long)]
     pub no_fm_weight_prior: bool,
+    /// Weight of the FM weight prior in ours' deployed small model: its penalty is
+    /// `0.5 * W * |weights - FM readout|^2` against the labels' data term (1: the protocol's
+    /// penalty, moved to the readout).
+    #[arg(long, value_name = "W", default_value_t = coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT)]
+    pub fm_prior_weight: f64,
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -168,6 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         no_pseudo: args.no_pseudo,
         no_concepts: args.no_concepts,
         no_fm_weight_prior: args.no_fm_weight_prior,
+        fm_prior_weight: args.fm_prior_weight,
     };
     if args.pseudo_labeler == PseudoLabeler::Ours {
         cfg.labeler = Some(coselect_sim::pseudo::ours_labeler());
@@ -275,6 +281,11 @@ mod tests {
             "ours",
         ]);
         assert!(b.no_concepts && b.no_fm_weight_prior && b.pseudo_labeler == PseudoLabeler::Ours);
+        assert_eq!(
+            a.fm_prior_weight,
+            coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT
+        );
+        assert_eq!(parse(&["--fm-prior-weight", "2.5"]).fm_prior_weight, 2.5);
         assert!(Wrap::try_parse_from(["simulate", "--merge", "3", "--long-tail", "10"]).is_err());
         assert!(Wrap::try_parse_from(["simulate", "--preset", "paper", "--merge", "3"]).is_err());
         let s = parse(&["--strategies", "random,margin"])

@@ -131,6 +131,7 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
     for s in &cfg.settings {
         validate(ds, s)?;
     }
+    cfg.options.validate()?;
     let mut notes = Vec::new();
     let labeler = cfg.labeler.clone().or_else(shared_labeler);
     let modes: Vec<LearnerMode> = match (cfg.learner, labeler.is_some()) {

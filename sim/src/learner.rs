@@ -89,12 +89,28 @@ impl TrainSet {
 }
 
 /// What our method's learner adds to the plain fit ([`LogReg::fit_with`]); the default adds nothing.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct FitPrior<'a> {
     /// Centre of the weight penalty (`units x dim`): the FM's readout ([`Readout`]).
     pub centre: Option<&'a Readout>,
+    /// Weight of the centred penalty, `0.5 * weight * |W - centre|^2` against the data term
+    /// scaled by `c_reg`: how far the labels must pull before the model leaves the FM's readout.
+    /// 1 is the protocol's `0.5 |W|^2` moved to the centre; ignored without a centre (a heavier
+    /// pull towards zero would only be another `c_reg`).
+    pub weight: f64,
     /// One logistic unit per FM concept instead of one per class.
     pub concepts: Option<Concepts<'a>>,
+}
+
+impl Default for FitPrior<'_> {
+    /// No centre, weight 1, one unit per class: the plain fit.
+    fn default() -> Self {
+        Self {
+            centre: None,
+            weight: 1.0,
+            concepts: None,
+        }
+    }
 }
 
 /// The FM's finer concepts of each class (e.g. the topics a merged "other" class is made of):
@@ -183,14 +199,15 @@ impl LogReg {
     /// let centre = Readout { w: vec![-5.0, 5.0], b: vec![0.0, 0.0], dim: 1 };
     /// let cfg = LearnerConfig::default();
     /// let plain = LogReg::fit(&x, &set, 2, &cfg, None);
-    /// let prior = FitPrior { centre: Some(&centre), concepts: None };
+    /// let prior = FitPrior { centre: Some(&centre), ..Default::default() };
     /// let centred = LogReg::fit_with(&x, &set, 2, &cfg, None, prior);
     /// assert!(centred.weights()[1] - centred.weights()[0] > plain.weights()[1] - plain.weights()[0]);
     /// ```
     ///
     /// # Panics
     /// As [`LogReg::fit`]; also when the centre is not `units x dim` (units: the concepts, or
-    /// the classes) or a concept maps to a class `>= n_classes`.
+    /// the classes), its weight is not a positive finite number, or a concept maps to a class
+    /// `>= n_classes`.
     pub fn fit_with(
         x: &Matrix,
         set: &TrainSet,
@@ -258,6 +275,19 @@ impl LogReg {
             }
         }
         let total: f64 = class_weight.iter().sum();
+        // A heavier penalty is the same optimum as a lighter data term; dividing `c_reg` keeps
+        // the objective's scale, and with it the solver's tolerances, as they are.
+        let c_reg = match prior.centre {
+            Some(_) => {
+                assert!(
+                    prior.weight.is_finite() && prior.weight > 0.0,
+                    "prior weight {} is not a positive finite number",
+                    prior.weight
+                );
+                cfg.c_reg / prior.weight
+            }
+            None => cfg.c_reg,
+        };
         let mut slot = vec![usize::MAX; units];
         for (k, &u) in present.iter().enumerate() {
             slot[u] = k;
@@ -272,7 +302,7 @@ impl LogReg {
             xs.extend(x.row(r).iter().map(|&v| v as f64));
             ys.push(slot[unit_of(r, y)]);
             // Class weights stay per class: balanced accuracy weighs classes, not concepts.
-            ss.push(cfg.c_reg * w * total / (classes_present as f64 * class_weight[y]));
+            ss.push(c_reg * w * total / (classes_present as f64 * class_weight[y]));
         }
         let scale = ss.iter().sum::<f64>();
         let objective = Objective {

@@ -3,13 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which parts of the method are switched off (all on by default).
+/// Default [`MethodOptions::fm_prior_weight`]: the weight the session-5 grid measured best
+/// (docs/method.md, "Session 5").
+pub const DEFAULT_FM_PRIOR_WEIGHT: f64 = 4.0;
+
+fn default_fm_prior_weight() -> f64 {
+    DEFAULT_FM_PRIOR_WEIGHT
+}
+
+/// Which parts of the method are switched off (all on by default), and the weight of the FM
+/// weight prior.
 ///
 /// ```
 /// let o = coselect_sim::MethodOptions { no_trust: true, ..Default::default() };
 /// assert!(o.no_trust && !o.no_pseudo);
+/// assert_eq!(o.fm_prior_weight, coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MethodOptions {
     /// No FM prior: no FM cold start, no FM in calibration, fusion or the EM class prior.
     pub no_prior: bool,
@@ -32,18 +42,45 @@ pub struct MethodOptions {
     /// preset setting's area and savings.
     #[serde(default)]
     pub no_fm_weight_prior: bool,
+    /// Weight of the FM weight prior in the deployed small model (human labels plus
+    /// pseudo-labels): its penalty is `0.5 * w * |W - a_t W_fm|^2` against the data term scaled
+    /// by `c_reg` ([`crate::FitPrior::weight`]). The human-only model behind co-decision and
+    /// label trust keeps weight 1. Must be positive and finite; ignored with
+    /// `no_fm_weight_prior` or `no_prior`. Results files written before the field existed read
+    /// as the default.
+    #[serde(default = "default_fm_prior_weight")]
+    pub fm_prior_weight: f64,
+}
+
+impl Default for MethodOptions {
+    /// Every part on, [`DEFAULT_FM_PRIOR_WEIGHT`].
+    fn default() -> Self {
+        Self {
+            no_prior: false,
+            no_balance: false,
+            no_seed: false,
+            no_trust: false,
+            no_pseudo: false,
+            no_concepts: false,
+            no_fm_weight_prior: false,
+            fm_prior_weight: DEFAULT_FM_PRIOR_WEIGHT,
+        }
+    }
 }
 
 impl MethodOptions {
-    /// The switched-off parts as a short tag (`"full"` when none is), for names and tables.
+    /// The switched-off parts, and a prior weight other than the default, as a short tag
+    /// (`"full"` when nothing differs), for names and tables.
     ///
     /// ```
     /// let o = coselect_sim::MethodOptions { no_seed: true, no_pseudo: true, ..Default::default() };
     /// assert_eq!(o.tag(), "no-seed,no-pseudo");
     /// assert_eq!(coselect_sim::MethodOptions::default().tag(), "full");
+    /// let w = coselect_sim::MethodOptions { fm_prior_weight: 1.0, ..Default::default() };
+    /// assert_eq!(w.tag(), "fm-prior-weight=1");
     /// ```
     pub fn tag(&self) -> String {
-        let parts: Vec<&str> = [
+        let mut parts: Vec<String> = [
             (self.no_prior, "no-prior"),
             (self.no_balance, "no-balance"),
             (self.no_seed, "no-seed"),
@@ -54,12 +91,33 @@ impl MethodOptions {
         ]
         .iter()
         .filter(|(on, _)| *on)
-        .map(|(_, n)| *n)
+        .map(|(_, n)| n.to_string())
         .collect();
+        if self.fm_prior_weight != DEFAULT_FM_PRIOR_WEIGHT {
+            parts.push(format!("fm-prior-weight={}", self.fm_prior_weight));
+        }
         if parts.is_empty() {
             "full".into()
         } else {
             parts.join(",")
         }
+    }
+
+    /// Checks the numeric option: a prior weight that is not positive and finite is a
+    /// configuration error, before any run starts.
+    ///
+    /// ```
+    /// let bad = coselect_sim::MethodOptions { fm_prior_weight: 0.0, ..Default::default() };
+    /// assert!(bad.validate().is_err());
+    /// assert!(coselect_sim::MethodOptions::default().validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> crate::Result<()> {
+        let w = self.fm_prior_weight;
+        if !(w.is_finite() && w > 0.0) {
+            return Err(crate::SimError::Config(format!(
+                "the FM prior weight must be a positive finite number, got {w}"
+            )));
+        }
+        Ok(())
     }
 }

@@ -60,12 +60,25 @@ pub struct LabelerContext<'a> {
 }
 
 /// What a labeler adds to one small model's fit ([`crate::FitPrior`], owned for one round).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelPrior {
     /// Centre of the weight penalty ([`crate::Readout`]; over the concepts when `concepts`).
     pub centre: Option<crate::Readout>,
+    /// Weight of that penalty ([`crate::FitPrior::weight`]).
+    pub weight: f64,
     /// One logistic unit per FM concept ([`LabelerContext::concept_fm`]).
     pub concepts: bool,
+}
+
+impl Default for ModelPrior {
+    /// The plain fit: no centre, weight 1, one unit per class.
+    fn default() -> Self {
+        Self {
+            centre: None,
+            weight: 1.0,
+            concepts: false,
+        }
+    }
 }
 
 impl ModelPrior {
@@ -73,6 +86,7 @@ impl ModelPrior {
     pub fn fit_prior<'a>(&'a self, concepts: crate::Concepts<'a>) -> crate::FitPrior<'a> {
         crate::FitPrior {
             centre: self.centre.as_ref(),
+            weight: self.weight,
             concepts: self.concepts.then_some(concepts),
         }
     }

@@ -430,6 +430,53 @@ fn merged_concepts_act_and_one_concept_per_class_changes_nothing() {
     assert_ne!(acc(&run_ours(&prep, &tail, no_weight_prior)), acc(&with));
 }
 
+/// The prior weight reaches ours' deployed model (another weight, other curves; with the weight
+/// prior off it changes nothing), and a weight that is not positive and finite stops the
+/// experiment with a configuration error before any run.
+#[test]
+fn the_fm_prior_weight_acts_and_bad_weights_are_refused() {
+    let (_d, ds) = dataset();
+    let tail = Setting::new(Imbalance::LongTail { rho: 5.0 }, 0.1, 12, 4);
+    let prep = prepare(&ds, &tail, 0).unwrap();
+    let acc = |r: &RunResult| {
+        r.rounds
+            .iter()
+            .map(|x| x.balanced_accuracy)
+            .collect::<Vec<_>>()
+    };
+    let weight = |w: f64, off: bool| MethodOptions {
+        fm_prior_weight: w,
+        no_fm_weight_prior: off,
+        ..Default::default()
+    };
+    let default = run_ours(&prep, &tail, MethodOptions::default());
+    assert_eq!(
+        acc(&default),
+        acc(&run_ours(
+            &prep,
+            &tail,
+            weight(coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT, false)
+        ))
+    );
+    assert_ne!(
+        acc(&run_ours(&prep, &tail, weight(1.0, false))),
+        acc(&default)
+    );
+    assert_eq!(
+        metrics_only_run(&run_ours(&prep, &tail, weight(1.0, true))),
+        metrics_only_run(&run_ours(&prep, &tail, weight(16.0, true)))
+    );
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let mut cfg = ExperimentConfig::new(vec![setting()]);
+        cfg.strategies = vec!["ours".into()];
+        cfg.options.fm_prior_weight = bad;
+        match run_experiment(&ds, &cfg) {
+            Err(SimError::Config(m)) => assert!(m.contains("prior weight"), "{m}"),
+            other => panic!("weight {bad}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_folder_s_concepts_act_without_a_merge() {
     let (_d, mut ds) = dataset();

@@ -208,7 +208,7 @@ fn centred_fit_follows_the_prior_with_few_labels_and_the_data_with_many() {
     };
     let prior = FitPrior {
         centre: Some(&centre),
-        concepts: None,
+        ..Default::default()
     };
     let acc = |m: &LogReg| {
         let lp = m.log_proba(&x);
@@ -240,6 +240,70 @@ fn centred_fit_follows_the_prior_with_few_labels_and_the_data_with_many() {
         acc(&m_all),
         acc(&plain_all)
     );
+}
+
+/// The prior's weight is how hard the labels must pull: the heavier it is, the closer the fit
+/// stays to the centre, and the weight means the same as dividing `c_reg` by it.
+#[test]
+fn a_heavier_prior_weight_keeps_the_fit_nearer_the_centre() {
+    let (x, _, y) = synthetic::blobs(200, 4, 3, 5);
+    let y: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let rows: Vec<usize> = (0..60).collect();
+    let set = TrainSet::human(&rows, &y[..60]);
+    let cfg = LearnerConfig::default();
+    let centre = Readout {
+        w: (0..12).map(|k| ((k * 5 % 11) as f64 - 5.0) * 0.4).collect(),
+        b: vec![0.0; 3],
+        dim: 4,
+    };
+    let distance = |weight: f64| {
+        let prior = FitPrior {
+            centre: Some(&centre),
+            weight,
+            concepts: None,
+        };
+        let m = LogReg::fit_with(&x, &set, 3, &cfg, None, prior);
+        m.weights()
+            .iter()
+            .zip(&centre.w)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let d: Vec<f64> = [0.25, 1.0, 4.0, 16.0]
+        .iter()
+        .map(|&w| distance(w))
+        .collect();
+    for pair in d.windows(2) {
+        assert!(pair[1] < pair[0] * 0.95, "distances to the centre {d:?}");
+    }
+    assert!(d[3] < d[0] * 0.75, "distances to the centre {d:?}");
+    // Weight 4 is c_reg / 4 with weight 1, bit for bit.
+    let light = LearnerConfig {
+        c_reg: cfg.c_reg / 4.0,
+        ..cfg.clone()
+    };
+    let heavy = FitPrior {
+        centre: Some(&centre),
+        weight: 4.0,
+        concepts: None,
+    };
+    let unit = FitPrior {
+        centre: Some(&centre),
+        ..Default::default()
+    };
+    let a = LogReg::fit_with(&x, &set, 3, &cfg, None, heavy);
+    let b = LogReg::fit_with(&x, &set, 3, &light, None, unit);
+    assert_eq!(a.weights(), b.weights());
+    assert_eq!(a.biases(), b.biases());
+    // Without a centre the weight changes nothing.
+    let no_centre = FitPrior {
+        weight: 4.0,
+        ..Default::default()
+    };
+    let p = LogReg::fit(&x, &set, 3, &cfg, None);
+    let q = LogReg::fit_with(&x, &set, 3, &cfg, None, no_centre);
+    assert_eq!(p.weights(), q.weights());
 }
 
 /// A class made of two separated concepts, with the other class between them: one logistic unit
@@ -292,8 +356,8 @@ fn concept_units_fit_a_class_that_is_a_mixture() {
         class_of: &[0, 1, 1],
     };
     let prior = FitPrior {
-        centre: None,
         concepts: Some(concepts),
+        ..Default::default()
     };
     let by_concept = LogReg::fit_with(&x, &set, 2, &cfg, None, prior);
     assert!(acc(&plain) < 0.8, "one unit per class: {}", acc(&plain));

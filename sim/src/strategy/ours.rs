@@ -133,6 +133,7 @@ impl PseudoLabeler for CoreLabeler {
             human: ModelPrior::default(),
             deployed: ModelPrior {
                 centre: None,
+                weight: self.options.fm_prior_weight,
                 concepts,
             },
         };
