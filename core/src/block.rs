@@ -206,6 +206,49 @@ pub fn boundary_scores(l: &[Lanes], out: &mut [Lanes]) {
     }
 }
 
+/// [`boundary_scores`] only where some row can reach `floor`: returns
+/// `false`, leaving `out` as it was, when no class of any lane scores
+/// `>= floor`; otherwise writes every score as [`boundary_scores`] does and
+/// returns `true`. A host whose per-class lists are full passes the lowest
+/// of their entry floors and skips the blocks that cannot enter any list:
+/// nearly all of them in a large pool, since only about `k` rows per class
+/// ever do.
+///
+/// The test is exact, not an estimate: with `(first, second)` a lane's top
+/// two, the best class scores `-|first - second| + 0.0` (`first` is that
+/// class's own value) and every other class `c`, whose value is at most
+/// `second`, scores `-|first - l_c| + 0.0`, no higher, because rounding a
+/// difference is monotone. So a lane whose best class is below `floor` has
+/// no class at or above it. For lanes with non-finite values the same
+/// holds (a NaN score reaches no floor). `tests/block.rs` checks it at ties,
+/// signed zeros, infinities and NaN.
+///
+/// ```
+/// use coselect_core::block::{boundary_scores_reaching, Lanes, LANES};
+/// // Two classes, every row [-0.1, -2.4]: each class scores -2.3.
+/// let l = [[-0.1f32; LANES], [-2.4f32; LANES]];
+/// let mut out: [Lanes; 2] = [[0.0; LANES]; 2];
+/// assert!(!boundary_scores_reaching(&l, -2.0, &mut out));
+/// assert!(boundary_scores_reaching(&l, -2.5, &mut out));
+/// assert_eq!(out[1][0], -(-0.1f32 - -2.4f32).abs());
+/// ```
+#[inline(always)]
+pub fn boundary_scores_reaching(l: &[Lanes], floor: f32, out: &mut [Lanes]) -> bool {
+    let top = top_two(l);
+    let (_, first, second) = &top;
+    let mut any = false;
+    for j in 0..LANES {
+        any |= -(first[j] - second[j]).abs() + 0.0 >= floor;
+    }
+    if !any {
+        return false;
+    }
+    for (c, (o, row)) in out.iter_mut().zip(l).enumerate() {
+        boundary_class(row, c, &top, o);
+    }
+    true
+}
+
 /// Lane by lane: [`crate::math::boundary_score`] of class `c`, whose values
 /// are `row`, given the block's top two.
 #[inline(always)]

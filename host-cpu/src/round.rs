@@ -686,10 +686,20 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
             }
         }
         match sm {
-            Some(sm) if self.all_boundary => block::boundary_scores(sm, &mut b.scores),
-            _ => self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores),
+            // Once every class's list is full almost no block has a row
+            // that enters one: the top two of each row tell, before any
+            // score is written.
+            Some(sm) if self.all_boundary => {
+                match block::boundary_scores_reaching(sm, st.heaps.min_floor(), &mut b.scores) {
+                    true => st.heaps.push_block(&b.index[..n], &b.scores),
+                    false => st.heaps.skip_block(n),
+                }
+            }
+            _ => {
+                self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores);
+                st.heaps.push_block(&b.index[..n], &b.scores);
+            }
         }
-        st.heaps.push_block(&b.index[..n], &b.scores);
         if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
             co.unlabeled += n as u64;
             let (class, ps) = block::agreement(&b.fm, sm, temperature);
