@@ -670,14 +670,17 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
                 let finite = block::finite(sm);
                 let sure = block::surely_normalized(sm, NORMALIZATION_TOLERANCE);
                 for j in 0..LANES {
-                    ok[j] &= finite[j] && sure[j];
+                    ok[j] &= finite[j] & sure[j];
                 }
             }
             // A lane not known good is checked again row by row, exactly:
             // that finds the same fault and names its column (or passes a
             // row the coarse sum could not settle); lanes are in row order,
             // so the first error is the lowest row.
-            for j in (0..n).filter(|&j| !ok[j]) {
+            let mut bad = !lane_bits(&ok) & ((1u64 << n) - 1) as u32;
+            while bad != 0 {
+                let j = bad.trailing_zeros() as usize;
+                bad &= bad - 1;
                 let i = b.rows[j];
                 self.fm.check_finite(i, self.fm.row(i, &mut b.fb))?;
                 if let Some(m) = self.sm {
@@ -756,12 +759,21 @@ pub(crate) fn avx2_enabled() -> bool {
 /// floor`: the rows a co-decision step must look at, as a mask so the others cost no branch.
 #[inline(always)]
 fn live_lanes(class: &[u32; LANES], v: &Lanes, floor: f32, n: usize) -> u32 {
-    let mut live = 0u32;
-    for j in 0..LANES {
-        let take = class[j] != block::NO_CLASS && v[j] >= floor;
-        live |= (take as u32) << j;
+    // `&`, not `&&`: every lane the same operations, so the compare is one
+    // vector instruction and nothing peels lane 0 (which had the whole
+    // vector reload the stored block at an offset, a store-forwarding stall).
+    let take = std::array::from_fn(|j| (class[j] != block::NO_CLASS) & (v[j] >= floor));
+    lane_bits(&take) & ((1u64 << n) - 1) as u32
+}
+
+/// Bit `j` set where `take[j]`.
+#[inline(always)]
+fn lane_bits(take: &[bool; LANES]) -> u32 {
+    let mut bits = 0u32;
+    for (j, &t) in take.iter().enumerate() {
+        bits |= (t as u32) << j;
     }
-    live & ((1u64 << n) - 1) as u32
+    bits
 }
 
 #[cfg(test)]
