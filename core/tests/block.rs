@@ -72,6 +72,9 @@ fn every_block_function_gives_its_rows_bits() {
         // Its two halves, as a host that skips the second may call them.
         let (class2, ps) = block::agreement(&fm, &sm, a);
         let pf = block::fm_confidence(&fm, a);
+        let given = block::agreement_given(&fm, &block::top_two(&sm), a);
+        let bits = |(c, p): ([u32; LANES], Lanes)| (c, p.map(f32::to_bits));
+        assert_eq!(bits(given), bits((class2, ps)));
 
         // A mix of seed and boundary classes, with and without the small model.
         let counts: Vec<u32> = (0..C).map(|c| ((c + round) % 3) as u32 * 2).collect();
@@ -290,7 +293,7 @@ fn boundary_scores_reaching_skips_only_blocks_below_the_floor() {
         for floor in floors {
             let reached = flat.iter().any(|&s| s >= floor);
             let mut out = [[7.0f32; LANES]; C];
-            let got = block::boundary_scores_reaching(&sm, floor, &mut out);
+            let got = block::boundary_scores_reaching(&sm, &block::top_two(&sm), floor, &mut out);
             assert_eq!(got, reached, "floor {floor}, best {best}, {sm:?}");
             let expect = match got {
                 true => want,

@@ -688,12 +688,17 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
                 }
             }
         }
+        // The small model's top two of each row, taken once for the
+        // boundary scores and the co-decision agreement.
+        let mut sm_top = None;
         match sm {
             // Once every class's list is full almost no block has a row
             // that enters one: the top two of each row tell, before any
             // score is written.
             Some(sm) if self.all_boundary => {
-                match block::boundary_scores_reaching(sm, st.heaps.min_floor(), &mut b.scores) {
+                let top = sm_top.insert(block::top_two(sm));
+                let floor = st.heaps.min_floor();
+                match block::boundary_scores_reaching(sm, top, floor, &mut b.scores) {
                     true => st.heaps.push_block(&b.index[..n], &b.scores),
                     false => st.heaps.skip_block(n),
                 }
@@ -705,7 +710,10 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         }
         if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
             co.unlabeled += n as u64;
-            let (class, ps) = block::agreement(&b.fm, sm, temperature);
+            let (class, ps) = match &sm_top {
+                Some(top) => block::agreement_given(&b.fm, top, temperature),
+                None => block::agreement(&b.fm, sm, temperature),
+            };
             let limits = (co_conf, co_floor);
             co.gather(&b.fm, (&class, &ps), &b.index[..n], temperature, limits);
         }
