@@ -131,8 +131,8 @@ pub fn surely_normalized(x: &[Lanes], tol: f32) -> [bool; LANES] {
     s.map(|s| (s - 1.0).abs() <= limit)
 }
 
-/// Lane by lane `(argmax, max, second max)`.
-pub(crate) type TopTwo = ([u32; LANES], Lanes, Lanes);
+/// Lane by lane `(argmax, max, second max)`, as [`top_two`] returns them.
+pub type TopTwo = ([u32; LANES], Lanes, Lanes);
 
 /// All ones where `cond`, for the selects below: written with masks rather
 /// than `if`, because the compiler turns a select between two integers (or
@@ -148,9 +148,19 @@ fn pick(mask: u32, a: f32, b: f32) -> f32 {
     f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }
 
-/// Lane by lane: [`crate::math::top_two`].
+/// Lane by lane: [`crate::math::top_two`]. A host that needs both the
+/// boundary scores and the agreement of a block takes it once for
+/// [`boundary_scores_reaching`] and [`agreement_given`]. Of a row with a
+/// NaN only the argmax and max of the finite values are meaningful.
+///
+/// ```
+/// use coselect_core::block::{top_two, LANES};
+/// let x = [[0.1f32; LANES], [0.7; LANES], [0.2; LANES]];
+/// let (best, first, second) = top_two(&x);
+/// assert_eq!((best[4], first[4], second[4]), (1, 0.7, 0.2));
+/// ```
 #[inline(always)]
-pub(crate) fn top_two(x: &[Lanes]) -> TopTwo {
+pub fn top_two(x: &[Lanes]) -> TopTwo {
     let mut best = [0u32; LANES];
     let mut first = [f32::NEG_INFINITY; LANES];
     let mut second = [f32::NEG_INFINITY; LANES];
@@ -204,6 +214,50 @@ pub fn boundary_scores(l: &[Lanes], out: &mut [Lanes]) {
     for (c, (o, row)) in out.iter_mut().zip(l).enumerate() {
         boundary_class(row, c, &top, o);
     }
+}
+
+/// [`boundary_scores`] only where some row can reach `floor`, given the
+/// block's [`top_two`] `top`: returns
+/// `false`, leaving `out` as it was, when no class of any lane scores
+/// `>= floor`; otherwise writes every score as [`boundary_scores`] does and
+/// returns `true`. A host whose per-class lists are full passes the lowest
+/// of their entry floors and skips the blocks that cannot enter any list:
+/// nearly all of them in a large pool, since only about `k` rows per class
+/// ever do.
+///
+/// The test is exact, not an estimate: with `(first, second)` a lane's top
+/// two, the best class scores `-|first - second| + 0.0` (`first` is that
+/// class's own value) and every other class `c`, whose value is at most
+/// `second`, scores `-|first - l_c| + 0.0`, no higher, because rounding a
+/// difference is monotone. So a lane whose best class is below `floor` has
+/// no class at or above it. For lanes with non-finite values the same
+/// holds (a NaN score reaches no floor). `tests/block.rs` checks it at ties,
+/// signed zeros, infinities and NaN.
+///
+/// ```
+/// use coselect_core::block::{boundary_scores_reaching, top_two, Lanes, LANES};
+/// // Two classes, every row [-0.1, -2.4]: each class scores -2.3.
+/// let l = [[-0.1f32; LANES], [-2.4f32; LANES]];
+/// let top = top_two(&l);
+/// let mut out: [Lanes; 2] = [[0.0; LANES]; 2];
+/// assert!(!boundary_scores_reaching(&l, &top, -2.0, &mut out));
+/// assert!(boundary_scores_reaching(&l, &top, -2.5, &mut out));
+/// assert_eq!(out[1][0], -(-0.1f32 - -2.4f32).abs());
+/// ```
+#[inline(always)]
+pub fn boundary_scores_reaching(l: &[Lanes], top: &TopTwo, floor: f32, out: &mut [Lanes]) -> bool {
+    let (_, first, second) = top;
+    let mut any = false;
+    for j in 0..LANES {
+        any |= -(first[j] - second[j]).abs() + 0.0 >= floor;
+    }
+    if !any {
+        return false;
+    }
+    for (c, (o, row)) in out.iter_mut().zip(l).enumerate() {
+        boundary_class(row, c, top, o);
+    }
+    true
 }
 
 /// Lane by lane: [`crate::math::boundary_score`] of class `c`, whose values
@@ -299,10 +353,35 @@ pub fn agreement(fm: &[Lanes], sm: &[Lanes], temperature: f32) -> ([u32; LANES],
     agree(cf, sm)
 }
 
+/// [`agreement`] with the small model's [`top_two`] `sm_top` already
+/// taken: its argmax and max are those of `argmax(sm)` on every row without
+/// a NaN (both keep the first of equal maxima), so the same bits there,
+/// without a second pass over the small model's classes. Rows with a NaN
+/// are unspecified (a host has refused them before).
+///
+/// ```
+/// use coselect_core::block::{agreement, agreement_given, top_two, LANES};
+/// let fm = [[0.0f32; LANES], [1.0; LANES]];
+/// let sm = [[0.2f32.ln(); LANES], [0.8f32.ln(); LANES]];
+/// assert_eq!(agreement_given(&fm, &top_two(&sm), 2.0), agreement(&fm, &sm, 2.0));
+/// ```
+#[inline(always)]
+pub fn agreement_given(fm: &[Lanes], sm_top: &TopTwo, temperature: f32) -> ([u32; LANES], Lanes) {
+    let (cf, _) = argmax(fm, temperature);
+    agree_with(cf, sm_top.0, &sm_top.1)
+}
+
 /// [`agreement`] given the FM's argmax `cf`.
 #[inline(always)]
 fn agree(cf: [u32; LANES], sm: &[Lanes]) -> ([u32; LANES], Lanes) {
     let (cs, ls) = argmax(sm, 1.0);
+    agree_with(cf, cs, &ls)
+}
+
+/// The agreed class and `exp(ls)`, given both argmaxes and the small
+/// model's max `ls`.
+#[inline(always)]
+fn agree_with(cf: [u32; LANES], cs: [u32; LANES], ls: &Lanes) -> ([u32; LANES], Lanes) {
     let mut class = [NO_CLASS; LANES];
     let mut ps = [0.0f32; LANES];
     for j in 0..LANES {

@@ -72,6 +72,9 @@ fn every_block_function_gives_its_rows_bits() {
         // Its two halves, as a host that skips the second may call them.
         let (class2, ps) = block::agreement(&fm, &sm, a);
         let pf = block::fm_confidence(&fm, a);
+        let given = block::agreement_given(&fm, &block::top_two(&sm), a);
+        let bits = |(c, p): ([u32; LANES], Lanes)| (c, p.map(f32::to_bits));
+        assert_eq!(bits(given), bits((class2, ps)));
 
         // A mix of seed and boundary classes, with and without the small model.
         let counts: Vec<u32> = (0..C).map(|c| ((c + round) % 3) as u32 * 2).collect();
@@ -246,4 +249,72 @@ fn exp_coarse_is_within_its_bound() {
     assert!(worst < 3e-6, "{worst}");
     assert_eq!(math::exp_coarse(f32::INFINITY), math::exp_coarse(1.0));
     assert!(math::exp_coarse(-1000.0) < 5e-38 && math::exp_coarse(-1000.0) > 0.0);
+}
+
+/// `boundary_scores_reaching` skips a block only when no class of any lane
+/// scores at or above the floor, and otherwise writes exactly
+/// `boundary_scores`: floors at, just above and just below the scores
+/// themselves, on rows full of ties and signed zeros, with infinities and
+/// NaN in some lanes.
+#[test]
+fn boundary_scores_reaching_skips_only_blocks_below_the_floor() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let rounds = if cfg!(miri) { 4 } else { 300 };
+    let specials = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0];
+    for round in 0..rounds {
+        let (mut sm, _) = block_of(&mut rng, true);
+        // Every third block gets a few special values.
+        if round % 3 == 0 {
+            for _ in 0..3 {
+                let r = rng.next();
+                let (c, j) = ((r % C as u64) as usize, ((r >> 8) % LANES as u64) as usize);
+                sm[c][j] = specials[(r >> 16) as usize % specials.len()];
+            }
+        }
+        // A whole block equal (ties everywhere) now and then.
+        if round % 7 == 0 {
+            sm = [[rng.value(); LANES]; C];
+        }
+        let mut want = [[0.0f32; LANES]; C];
+        block::boundary_scores(&sm, &mut want);
+        let flat: Vec<f32> = want.iter().flatten().copied().collect();
+        let best = flat
+            .iter()
+            .copied()
+            .filter(|s| !s.is_nan())
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut floors = vec![f32::NEG_INFINITY, f32::INFINITY, f32::NAN, 0.0, -0.0];
+        for &s in &flat {
+            if s.is_finite() {
+                floors.extend([s, up(s), down(s)]);
+            }
+        }
+        floors.extend([best, up(best), down(best)]);
+        for floor in floors {
+            let reached = flat.iter().any(|&s| s >= floor);
+            let mut out = [[7.0f32; LANES]; C];
+            let got = block::boundary_scores_reaching(&sm, &block::top_two(&sm), floor, &mut out);
+            assert_eq!(got, reached, "floor {floor}, best {best}, {sm:?}");
+            let expect = match got {
+                true => want,
+                false => [[7.0f32; LANES]; C],
+            };
+            let bits = |b: &[Lanes; C]| b.map(|l| l.map(f32::to_bits));
+            assert_eq!(bits(&out), bits(&expect));
+        }
+    }
+}
+
+/// The next f32 above a finite `x` (`f32::next_up` needs Rust 1.86).
+fn up(x: f32) -> f32 {
+    match x {
+        0.0 => f32::from_bits(1),
+        x if x > 0.0 => f32::from_bits(x.to_bits() + 1),
+        x => f32::from_bits(x.to_bits() - 1),
+    }
+}
+
+/// The next f32 below a finite `x`.
+fn down(x: f32) -> f32 {
+    -up(-x)
 }

@@ -46,6 +46,9 @@ pub(crate) struct ClassHeaps<const K: usize> {
     /// large pool learn from one compare on contiguous memory instead of a
     /// visit to each class's boxed list.
     floor: Vec<f32>,
+    /// The lowest of `floor`: a block whose scores are all below it enters
+    /// no list, which the boundary pass learns before it scores the block.
+    min_floor: f32,
     pushed: u64,
 }
 
@@ -59,6 +62,7 @@ impl<const K: usize> ClassHeaps<K> {
         Ok(ClassHeaps {
             heaps,
             floor: vec![f32::NEG_INFINITY; classes],
+            min_floor: f32::NEG_INFINITY,
             pushed: 0,
         })
     }
@@ -68,6 +72,7 @@ impl<const K: usize> ClassHeaps<K> {
     /// `rows.len()` are ignored.
     #[inline(always)]
     pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
+        let mut raised = false;
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
             // Once the lists are full almost no block has a row for a class:
             // one vector compare over the block settles it (stale lanes past
@@ -85,10 +90,31 @@ impl<const K: usize> ClassHeaps<K> {
                 }
                 if h.push(Entry::new(s, i)) && h.len() == h.limit() {
                     *f = h.as_slice()[0].score;
+                    raised = true;
                 }
             }
         }
+        if raised {
+            self.update_min_floor();
+        }
         self.pushed += rows.len() as u64;
+    }
+
+    /// The lowest class floor: no score below it enters any list.
+    #[inline(always)]
+    pub(crate) fn min_floor(&self) -> f32 {
+        self.min_floor
+    }
+
+    /// Counts `n` rows offered whose scores are all below
+    /// [`Self::min_floor`] (so none enters a list) without looking at them.
+    #[inline(always)]
+    pub(crate) fn skip_block(&mut self, n: usize) {
+        self.pushed += n as u64;
+    }
+
+    fn update_min_floor(&mut self) {
+        self.min_floor = self.floor.iter().copied().fold(f32::INFINITY, f32::min);
     }
 
     /// Rows offered so far.
@@ -112,6 +138,7 @@ impl<const K: usize> ClassHeaps<K> {
                 *f = h.as_slice()[0].score;
             }
         }
+        self.update_min_floor();
         self.pushed = pushed;
     }
 
@@ -127,6 +154,7 @@ impl<const K: usize> ClassHeaps<K> {
                 *f = h.as_slice()[0].score;
             }
         }
+        self.update_min_floor();
         self.pushed += other.pushed;
     }
 

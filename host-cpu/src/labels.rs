@@ -7,6 +7,10 @@
 
 use crate::error::{Error, Result};
 
+/// Labels files of at least this many rows are decoded in two halves on two
+/// threads (below it a thread costs more than it saves).
+const SPLIT_ROWS: usize = 1 << 17;
+
 /// The labeled part of a pool.
 ///
 /// ```
@@ -48,23 +52,77 @@ impl Labels {
         name: &str,
         data: &[u8],
         classes: u32,
-        read: impl Fn(&[u8; W]) -> i64,
+        read: impl Fn(&[u8; W]) -> i64 + Sync,
+    ) -> Result<Self> {
+        let rows = data.len() / W;
+        let data = &data[..rows * W];
+        if rows < SPLIT_ROWS {
+            return Self::decode::<W>(name, data, classes, &read, 0);
+        }
+        // A large file in two halves at a word boundary, decoded at once:
+        // the decoding runs before anything else can (it is most of the
+        // serial start of a round), and it is bound by reading the file.
+        let mid = rows.div_ceil(64) / 2 * 64;
+        let (a, b) = data.split_at(mid * W);
+        let (first, second) = std::thread::scope(|s| {
+            let second = s.spawn(|| Self::decode::<W>(name, b, classes, &read, mid));
+            let first = Self::decode::<W>(name, a, classes, &read, 0);
+            (first, second.join())
+        });
+        // The first half's error first: it names the lower row.
+        let mut l = first?;
+        let second = match second {
+            Ok(r) => r?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        l.rows += second.rows;
+        for (x, y) in l.counts.iter_mut().zip(&second.counts) {
+            *x += y;
+        }
+        let offset = mid as u64;
+        l.labeled
+            .extend(second.labeled.iter().map(|&(i, y)| (i + offset, y)));
+        l.mask.extend_from_slice(&second.mask);
+        Ok(l)
+    }
+
+    /// [`Labels::from_le`] of the rows `base ..` held in `data`, row numbers
+    /// counted from `base` in errors only (`base` is a multiple of 64).
+    fn decode<const W: usize>(
+        name: &str,
+        data: &[u8],
+        classes: u32,
+        read: &impl Fn(&[u8; W]) -> i64,
+        base: usize,
     ) -> Result<Self> {
         let mut l = Labels::empty(name, classes);
         l.rows = data.len() / W;
         l.mask.reserve(l.rows.div_ceil(64));
-        let mut word = [0i64; 64];
-        for (w, bytes) in data[..l.rows * W].chunks(64 * W).enumerate() {
-            let n = bytes.len() / W;
+        let value = |b: &[u8]| read(b.try_into().expect("W bytes"));
+        for (w, bytes) in data.chunks(64 * W).enumerate() {
+            // Tested on the bytes in place: a copy of the word into an
+            // array was a call to `memcpy` per word.
             let mut unlabeled = true;
-            for (y, b) in word.iter_mut().zip(bytes.chunks_exact(W)) {
-                *y = read(b.try_into().expect("W bytes"));
-                unlabeled &= *y == -1;
+            for b in bytes.chunks_exact(W) {
+                unlabeled &= value(b) == -1;
             }
             l.mask.push(0u64);
             if !unlabeled {
-                for (j, &y) in word[..n].iter().enumerate() {
-                    l.add(w * 64 + j, y, classes)?;
+                for (j, b) in bytes.chunks_exact(W).enumerate() {
+                    l.add(w * 64 + j, value(b), classes).map_err(|e| match e {
+                        Error::LabelOutOfRange {
+                            input,
+                            row,
+                            label,
+                            classes,
+                        } => Error::LabelOutOfRange {
+                            input,
+                            row: row + base as u64,
+                            label,
+                            classes,
+                        },
+                        e => e,
+                    })?;
                 }
             }
         }
@@ -176,6 +234,31 @@ mod tests {
             "labels.npy: label 3 at row 1 is out of range for 3 classes (use -1 for unlabeled)"
         );
         assert!(Labels::new("l", [-2i64], 3).is_err());
+    }
+
+    /// A file large enough to be decoded in two halves gives what
+    /// `Labels::new` gives: labels on both sides of the split, a partial
+    /// last word, and the lower row's error when both halves have one.
+    #[test]
+    fn two_halves_decode_as_one() {
+        let rows = SPLIT_ROWS + 1000;
+        let mid = rows.div_ceil(64) / 2 * 64;
+        let mut v = vec![-1i64; rows];
+        for i in [0, 5, mid - 1, mid, mid + 1, mid + 64, rows - 1] {
+            v[i] = (i % 3) as i64;
+        }
+        let bytes = |v: &[i64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let decode =
+            |v: &[i64]| Labels::from_le::<8>("l", &bytes(v), 3, |b| i64::from_le_bytes(*b));
+        assert_eq!(decode(&v).unwrap(), Labels::new("l", v.clone(), 3).unwrap());
+        for bad in [[mid + 3, rows - 1], [7, mid + 3], [mid - 1, mid]] {
+            let mut w = v.clone();
+            for i in bad {
+                w[i] = 9;
+            }
+            let want = Labels::new("l", w.clone(), 3).unwrap_err().to_string();
+            assert_eq!(decode(&w).unwrap_err().to_string(), want, "{bad:?}");
+        }
     }
 
     #[test]

@@ -368,12 +368,15 @@ impl F32Rows<'_> {
     }
 }
 
-/// The first `cols / 8 * 8` classes of a block (see
-/// [`F32Rows::transpose_block`]) as 8 x 8 tiles transposed in registers:
-/// one 8-wide load per row and tile and one 8-wide store per class and
-/// half block, where the plain copy moves every value on its own. Returns
-/// the classes copied. `src` holds `LANES` rows `stride` apart, `out` at
-/// least `cols` classes.
+/// The classes of a block (see [`F32Rows::transpose_block`]) as 8 x 8
+/// tiles transposed in registers: one 8-wide load per row and tile and one
+/// 8-wide store per class and half block, where the plain copy moves every
+/// value on its own. With `cols >= 8` every class is copied: the classes
+/// past the last whole tile by one more tile ending at the last class, which
+/// overlaps the one before and writes its classes again with the same
+/// values (at 10 classes two tiles instead of one and 32 single moves).
+/// Returns the classes copied (all of them, or 0 below 8 classes). `src`
+/// holds `LANES` rows `stride` apart, `out` at least `cols` classes.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -390,8 +393,12 @@ unsafe fn transpose_tiles_avx2(
     use std::arch::x86_64::*;
     let full = cols / 8 * 8;
     assert!(src.len() >= (LANES - 1) * stride + cols && out.len() >= cols);
+    if cols < 8 {
+        return 0;
+    }
     let p = src.as_ptr();
-    for c in (0..full).step_by(8) {
+    let last = (cols > full).then_some(cols - 8);
+    for c in (0..full).step_by(8).chain(last) {
         for h in 0..LANES / 8 {
             // SAFETY: rows `h * 8 + j < LANES`, classes `c .. c + 8 <= cols`:
             // inside `src` by the assert.
@@ -431,7 +438,7 @@ unsafe fn transpose_tiles_avx2(
             }
         }
     }
-    full
+    cols
 }
 
 #[cfg(test)]

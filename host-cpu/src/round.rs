@@ -670,14 +670,17 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
                 let finite = block::finite(sm);
                 let sure = block::surely_normalized(sm, NORMALIZATION_TOLERANCE);
                 for j in 0..LANES {
-                    ok[j] &= finite[j] && sure[j];
+                    ok[j] &= finite[j] & sure[j];
                 }
             }
             // A lane not known good is checked again row by row, exactly:
             // that finds the same fault and names its column (or passes a
             // row the coarse sum could not settle); lanes are in row order,
             // so the first error is the lowest row.
-            for j in (0..n).filter(|&j| !ok[j]) {
+            let mut bad = !lane_bits(&ok) & ((1u64 << n) - 1) as u32;
+            while bad != 0 {
+                let j = bad.trailing_zeros() as usize;
+                bad &= bad - 1;
                 let i = b.rows[j];
                 self.fm.check_finite(i, self.fm.row(i, &mut b.fb))?;
                 if let Some(m) = self.sm {
@@ -685,14 +688,32 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
                 }
             }
         }
+        // The small model's top two of each row, taken once for the
+        // boundary scores and the co-decision agreement.
+        let mut sm_top = None;
         match sm {
-            Some(sm) if self.all_boundary => block::boundary_scores(sm, &mut b.scores),
-            _ => self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores),
+            // Once every class's list is full almost no block has a row
+            // that enters one: the top two of each row tell, before any
+            // score is written.
+            Some(sm) if self.all_boundary => {
+                let top = sm_top.insert(block::top_two(sm));
+                let floor = st.heaps.min_floor();
+                match block::boundary_scores_reaching(sm, top, floor, &mut b.scores) {
+                    true => st.heaps.push_block(&b.index[..n], &b.scores),
+                    false => st.heaps.skip_block(n),
+                }
+            }
+            _ => {
+                self.scorer.score_block_unchecked(&b.fm, sm, &mut b.scores);
+                st.heaps.push_block(&b.index[..n], &b.scores);
+            }
         }
-        st.heaps.push_block(&b.index[..n], &b.scores);
         if let (Some(co), Some(sm), true) = (st.co.as_mut(), sm, self.codecide) {
             co.unlabeled += n as u64;
-            let (class, ps) = block::agreement(&b.fm, sm, temperature);
+            let (class, ps) = match &sm_top {
+                Some(top) => block::agreement_given(&b.fm, top, temperature),
+                None => block::agreement(&b.fm, sm, temperature),
+            };
             let limits = (co_conf, co_floor);
             co.gather(&b.fm, (&class, &ps), &b.index[..n], temperature, limits);
         }
@@ -746,12 +767,21 @@ pub(crate) fn avx2_enabled() -> bool {
 /// floor`: the rows a co-decision step must look at, as a mask so the others cost no branch.
 #[inline(always)]
 fn live_lanes(class: &[u32; LANES], v: &Lanes, floor: f32, n: usize) -> u32 {
-    let mut live = 0u32;
-    for j in 0..LANES {
-        let take = class[j] != block::NO_CLASS && v[j] >= floor;
-        live |= (take as u32) << j;
+    // `&`, not `&&`: every lane the same operations, so the compare is one
+    // vector instruction and nothing peels lane 0 (which had the whole
+    // vector reload the stored block at an offset, a store-forwarding stall).
+    let take = std::array::from_fn(|j| (class[j] != block::NO_CLASS) & (v[j] >= floor));
+    lane_bits(&take) & ((1u64 << n) - 1) as u32
+}
+
+/// Bit `j` set where `take[j]`.
+#[inline(always)]
+fn lane_bits(take: &[bool; LANES]) -> u32 {
+    let mut bits = 0u32;
+    for (j, &t) in take.iter().enumerate() {
+        bits |= (t as u32) << j;
     }
-    live & ((1u64 << n) - 1) as u32
+    bits
 }
 
 #[cfg(test)]
