@@ -130,7 +130,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The maps are unmapped on another thread while the output is written:
     // tearing down the page tables of the mapped input is about a
     // millisecond for 80 MB, which the exit would otherwise spend after it.
-    let unmap = std::thread::spawn(move || drop((fm_file, sm_file)));
+    // A refused thread (a pids limit) hands the closure back dropped: the maps are then unmapped
+    // here, and nothing panics.
+    let unmap = std::thread::Builder::new()
+        .spawn(move || drop((fm_file, sm_file)))
+        .ok();
     match &args.out {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -169,6 +173,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         secs,
     );
     std::io::stderr().lock().write_all(summary.as_bytes())?;
-    let _ = unmap.join();
+    if let Some(h) = unmap {
+        let _ = h.join();
+    }
     Ok(())
 }

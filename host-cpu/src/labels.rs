@@ -64,10 +64,19 @@ impl Labels {
         // serial start of a round), and it is bound by reading the file.
         let mid = rows.div_ceil(64) / 2 * 64;
         let (a, b) = data.split_at(mid * W);
+        let decode_second = || Self::decode::<W>(name, b, classes, &read, mid);
         let (first, second) = std::thread::scope(|s| {
-            let second = s.spawn(|| Self::decode::<W>(name, b, classes, &read, mid));
+            // A thread the system refuses (a pids limit) must not panic: the second half is
+            // then decoded here after the first.
+            let second = std::thread::Builder::new()
+                .spawn_scoped(s, decode_second)
+                .ok();
             let first = Self::decode::<W>(name, a, classes, &read, 0);
-            (first, second.join())
+            let second = match second {
+                Some(h) => h.join(),
+                None => Ok(decode_second()),
+            };
+            (first, second)
         });
         // The first half's error first: it names the lower row.
         let mut l = first?;

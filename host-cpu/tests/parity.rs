@@ -360,6 +360,72 @@ fn mixed_modes_on_a_larger_pool() {
     }
 }
 
+/// Every class in boundary mode with full lists and floors that differ by class: the pass then
+/// skips whole blocks below the lowest floor (`block::boundary_scores_reaching`), which the small
+/// pools of the property test never reach. A skip of a block holding a row that belongs in some
+/// list (e.g. a floor taken as the highest class's instead of the lowest) changes the picks.
+#[test]
+fn boundary_block_skips_keep_the_selection() {
+    let (rows, classes) = (4000usize, 5usize);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let mut fm: Vec<f32> = (0..rows * classes).map(|_| rand() * 10.0 - 5.0).collect();
+    for i in 0..5 * classes {
+        fm[i * classes + i % classes] += 8.0;
+    }
+    // A small model leaning to class 0, so the classes' k-th scores (the floors) differ.
+    let mut sm: Vec<f32> = fm
+        .iter()
+        .enumerate()
+        .map(|(j, &x)| x + rand() * 4.0 - 2.0 + if j % classes == 0 { 2.0 } else { 0.0 })
+        .collect();
+    for row in sm.chunks_mut(classes) {
+        log_softmax(row);
+    }
+    // 5 labels of every class: no class in seed mode.
+    let labels: Vec<i64> = (0..rows)
+        .map(|i| {
+            if i < 5 * classes {
+                (i % classes) as i64
+            } else {
+                -1
+            }
+        })
+        .collect();
+    for k in [1u32, 4, 8, 40] {
+        let cfg = Config::new(classes as u32, k).unwrap();
+        let r = reference(&fm, Some(&sm), &labels, classes, &cfg).unwrap();
+        for (threads, chunk_rows) in [(1, 4000), (2, 100), (3, 777)] {
+            let pool = Pool::new(
+                Matrix::f32("fm", &fm, rows, classes).unwrap(),
+                Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
+                Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
+            )
+            .unwrap();
+            let h = run_round(
+                &pool,
+                &cfg,
+                Parallelism {
+                    threads,
+                    chunk_rows,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            same(&r, &h);
+            assert!(
+                h.queries.iter().all(|p| p.reason == Reason::Boundary),
+                "k = {k}: every pick a boundary pick"
+            );
+        }
+    }
+}
+
 /// A strided f32 view (rows padded, as a C caller or a numpy column slice
 /// passes them) selects what the contiguous copy selects.
 #[test]
