@@ -331,22 +331,7 @@ fn mixed_modes_on_a_larger_pool() {
     let r = reference(&fm, Some(&sm), &labels, classes, &cfg).unwrap();
     assert!(!r.pseudo.is_empty());
     for (threads, chunk_rows) in [(1, 3000), (2, 1), (2, 100), (3, 777)] {
-        let pool = Pool::new(
-            Matrix::f32("fm", &fm, rows, classes).unwrap(),
-            Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
-            Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
-        )
-        .unwrap();
-        let h = run_round(
-            &pool,
-            &cfg,
-            Parallelism {
-                threads,
-                chunk_rows,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let h = f32_round(&fm, &sm, &labels, classes, &cfg, threads, chunk_rows);
         same(&r, &h);
         let seeds = h
             .queries
@@ -358,6 +343,31 @@ fn mixed_modes_on_a_larger_pool() {
             "both seed and boundary picks"
         );
     }
+}
+
+/// The host's round on f32 rows (FM, small model, labels) with this parallelism.
+fn f32_round(
+    fm: &[f32],
+    sm: &[f32],
+    labels: &[i64],
+    classes: usize,
+    cfg: &Config,
+    threads: usize,
+    chunk_rows: usize,
+) -> RoundResult {
+    let rows = labels.len();
+    let pool = Pool::new(
+        Matrix::f32("fm", fm, rows, classes).unwrap(),
+        Some(Matrix::f32("sm", sm, rows, classes).unwrap()),
+        Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
+    )
+    .unwrap();
+    let p = Parallelism {
+        threads,
+        chunk_rows,
+        ..Default::default()
+    };
+    run_round(&pool, cfg, p).unwrap()
 }
 
 /// Every class in boundary mode with full lists and floors that differ by class: the pass then
@@ -401,22 +411,7 @@ fn boundary_block_skips_keep_the_selection() {
         let cfg = Config::new(classes as u32, k).unwrap();
         let r = reference(&fm, Some(&sm), &labels, classes, &cfg).unwrap();
         for (threads, chunk_rows) in [(1, 4000), (2, 100), (3, 777)] {
-            let pool = Pool::new(
-                Matrix::f32("fm", &fm, rows, classes).unwrap(),
-                Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
-                Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
-            )
-            .unwrap();
-            let h = run_round(
-                &pool,
-                &cfg,
-                Parallelism {
-                    threads,
-                    chunk_rows,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let h = f32_round(&fm, &sm, &labels, classes, &cfg, threads, chunk_rows);
             same(&r, &h);
             assert!(
                 h.queries.iter().all(|p| p.reason == Reason::Boundary),
