@@ -46,8 +46,8 @@ pub struct MethodOptions {
     /// pseudo-labels): its penalty is `0.5 * w * |W - a_t W_fm|^2` against the data term scaled
     /// by `c_reg` ([`crate::FitPrior::weight`]). The human-only model behind co-decision and
     /// label trust keeps weight 1. Must be positive and finite; ignored with
-    /// `no_fm_weight_prior` or `no_prior`. Results files written before the field existed read
-    /// as the default.
+    /// `no_fm_weight_prior` or `no_prior`. Results files written before the field existed
+    /// (made with weight 1) read as the default, 4: their commit tells them apart.
     #[serde(default = "default_fm_prior_weight")]
     pub fm_prior_weight: f64,
 }
