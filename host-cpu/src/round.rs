@@ -677,7 +677,7 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
             // that finds the same fault and names its column (or passes a
             // row the coarse sum could not settle); lanes are in row order,
             // so the first error is the lowest row.
-            let mut bad = !lane_bits(&ok) & ((1u64 << n) - 1) as u32;
+            let mut bad = lane_bits(&ok.map(|g| !g), n);
             while bad != 0 {
                 let j = bad.trailing_zeros() as usize;
                 bad &= bad - 1;
@@ -771,17 +771,18 @@ fn live_lanes(class: &[u32; LANES], v: &Lanes, floor: f32, n: usize) -> u32 {
     // vector instruction and nothing peels lane 0 (which had the whole
     // vector reload the stored block at an offset, a store-forwarding stall).
     let take = std::array::from_fn(|j| (class[j] != block::NO_CLASS) & (v[j] >= floor));
-    lane_bits(&take) & ((1u64 << n) - 1) as u32
+    lane_bits(&take, n)
 }
 
-/// Bit `j` set where `take[j]`.
+/// Bit `j` set where `take[j]`, for the `n` lanes that hold rows (the
+/// lanes past them hold stale values of an earlier block).
 #[inline(always)]
-fn lane_bits(take: &[bool; LANES]) -> u32 {
+fn lane_bits(take: &[bool; LANES], n: usize) -> u32 {
     let mut bits = 0u32;
     for (j, &t) in take.iter().enumerate() {
         bits |= (t as u32) << j;
     }
-    bits
+    bits & ((1u64 << n) - 1) as u32
 }
 
 #[cfg(test)]

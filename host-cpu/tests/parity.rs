@@ -260,18 +260,23 @@ proptest! {
     }
 }
 
+/// Uniform values in [0, 1) from a xorshift64 generator seeded with `state`: the larger pools
+/// below, reproducible without a dependency.
+fn xorshift(mut state: u64) -> impl FnMut() -> f32 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
 /// The same pool stored as f16 and as the f32 values it widens to gives the
 /// same bits everywhere.
 #[test]
 fn f16_pool_equals_its_f32_widening() {
     let (rows, classes) = (500usize, 4usize);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut rand = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rand = xorshift(0x2545_f491_4f6c_dd1du64);
     let fm16: Vec<f16> = (0..rows * classes)
         .map(|_| f16::from_f32(rand() * 8.0 - 4.0))
         .collect();
@@ -302,13 +307,7 @@ fn f16_pool_equals_its_f32_widening() {
 #[test]
 fn mixed_modes_on_a_larger_pool() {
     let (rows, classes) = (3000usize, 5usize);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rand = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rand = xorshift(0x9e37_79b9_7f4a_7c15u64);
     let mut fm: Vec<f32> = (0..rows * classes).map(|_| rand() * 10.0 - 5.0).collect();
     // Labeled rows agree with the FM, so the temperature fit keeps it sharp.
     for i in 0..31 {
@@ -377,13 +376,7 @@ fn f32_round(
 #[test]
 fn boundary_block_skips_keep_the_selection() {
     let (rows, classes) = (4000usize, 5usize);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut rand = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rand = xorshift(0x2545_f491_4f6c_dd1du64);
     let mut fm: Vec<f32> = (0..rows * classes).map(|_| rand() * 10.0 - 5.0).collect();
     for i in 0..5 * classes {
         fm[i * classes + i % classes] += 8.0;
