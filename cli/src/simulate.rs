@@ -102,6 +102,11 @@ pub struct Args {
     /// penalty, moved to the readout).
     #[arg(long, value_name = "W", default_value_t = coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT)]
     pub fm_prior_weight: f64,
+    /// Compare with the baseline curves of an earlier run's results.json or summary.json
+    /// instead of running them again (the same data, settings, seeds, small model and
+    /// pseudo-labeler, or the run is refused); typically with `--strategies ours`.
+    #[arg(long, value_name = "FILE")]
+    pub baselines_from: Option<PathBuf>,
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -177,7 +182,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     if args.pseudo_labeler == PseudoLabeler::Ours {
         cfg.labeler = Some(coselect_sim::pseudo::ours_labeler());
+        cfg.labeler_name = "ours".into();
     }
+    // Read before the run, so that a missing or malformed file fails at once.
+    let stored = match &args.baselines_from {
+        Some(p) => Some(coselect_sim::stored::StoredBaselines::load(p)?),
+        None => None,
+    };
     cfg.progress = !args.quiet;
     eprintln!(
         "coselect simulate: {} ({} rows, {} classes, dim {}); settings: {}; {} seeds; strategies: {}",
@@ -189,7 +200,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.seeds.len(),
         cfg.strategies.join(", "),
     );
-    let results = coselect_sim::run_experiment(&ds, &cfg)?;
+    let mut results = coselect_sim::run_experiment(&ds, &cfg)?;
+    if let Some(st) = &stored {
+        st.add_to(&mut results)?;
+    }
     for note in &results.config.notes {
         eprintln!("note: {note}");
     }
@@ -281,6 +295,9 @@ mod tests {
             "ours",
         ]);
         assert!(b.no_concepts && b.no_fm_weight_prior && b.pseudo_labeler == PseudoLabeler::Ours);
+        assert_eq!(a.baselines_from, None);
+        let c = parse(&["--baselines-from", "runs/results.json"]);
+        assert_eq!(c.baselines_from, Some(PathBuf::from("runs/results.json")));
         assert_eq!(
             a.fm_prior_weight,
             coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT

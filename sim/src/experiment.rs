@@ -45,12 +45,23 @@ pub struct ExperimentConfig {
     pub learner_config: LearnerConfig,
     /// The pseudo-labeler for the `pseudo` learner; `None` uses [`shared_labeler`].
     pub labeler: Option<LabelerFactory>,
+    /// The name of that labeler, recorded in results.json (`"shared"`, or `"ours"` for
+    /// [`crate::pseudo::ours_labeler`]): stored baselines are compared only with runs whose
+    /// baselines would have had the same one ([`crate::stored`]).
+    pub labeler_name: String,
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Stack size of the worker threads that run the jobs. coselect-core keeps its buffers on
     /// the stack (no allocator), which overflows the 2 MiB default of rayon's workers; the
     /// memory is reserved, not committed, until used.
     pub worker_stack_bytes: usize,
+}
+
+/// [`ExperimentConfig::labeler_name`] of the shared co-decision labeler, the default.
+pub const SHARED_LABELER: &str = "shared";
+
+fn shared_labeler_name() -> String {
+    SHARED_LABELER.into()
 }
 
 /// Default [`ExperimentConfig::worker_stack_bytes`]: 256 MiB.
@@ -73,6 +84,7 @@ impl ExperimentConfig {
             options: MethodOptions::default(),
             learner_config: LearnerConfig::default(),
             labeler: None,
+            labeler_name: SHARED_LABELER.into(),
             progress: false,
             worker_stack_bytes: DEFAULT_WORKER_STACK_BYTES,
         }
@@ -96,6 +108,11 @@ pub struct RunConfigRecord {
     pub options: MethodOptions,
     /// The small model.
     pub learner_config: LearnerConfig,
+    /// What the `pseudo` learner gave the baselines ([`ExperimentConfig::labeler_name`]).
+    /// Results files written before the field existed read as `"shared"`: their commit tells
+    /// whether `--pseudo-labeler ours` made them.
+    #[serde(default = "shared_labeler_name")]
+    pub pseudo_labeler: String,
     /// Notes (e.g. why a learner mode was skipped).
     pub notes: Vec<String>,
 }
@@ -241,6 +258,7 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
             learner_modes: modes,
             options: cfg.options,
             learner_config: cfg.learner_config.clone(),
+            pseudo_labeler: cfg.labeler_name.clone(),
             notes,
         },
         runs,

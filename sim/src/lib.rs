@@ -40,6 +40,7 @@ pub mod readout;
 pub mod report;
 pub mod seed;
 pub mod setting;
+pub mod stored;
 pub mod strategy;
 pub mod summary;
 pub mod synthetic;

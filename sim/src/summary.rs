@@ -167,6 +167,16 @@ pub fn summarise(settings: &[Setting], runs: &[RunResult]) -> Summary {
             curves.push(curve_of(&s.name, &strategy, learner, is_baseline, &group));
         }
     }
+    let comparisons = compare_all(settings, &curves);
+    Summary {
+        curves,
+        comparisons,
+    }
+}
+
+/// The comparisons of `curves` (both learners of the baselines, for each setting that has a
+/// baseline curve of that learner), as [`summarise`] makes them.
+pub fn compare_all(settings: &[Setting], curves: &[Curve]) -> Vec<Comparison> {
     let mut comparisons = Vec::new();
     for s in settings {
         for mode in [LearnerMode::Plain, LearnerMode::Pseudo] {
@@ -183,10 +193,7 @@ pub fn summarise(settings: &[Setting], runs: &[RunResult]) -> Summary {
             comparisons.push(compare(&s.name, mode, &members));
         }
     }
-    Summary {
-        curves,
-        comparisons,
-    }
+    comparisons
 }
 
 fn curve_of(
