@@ -76,37 +76,19 @@ fn ours_is_compared_with_stored_baselines_and_other_experiments_are_refused() {
         "{stdout}"
     );
 
-    let elsewhere = dir.path().join("elsewhere");
-    let o = simulate(
-        &data,
-        &elsewhere,
-        &[
-            "--seeds",
-            "3",
-            "--strategies",
-            "ours",
-            "--baselines-from",
-            stored,
-        ],
-    );
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    // Refusals: a non-zero exit and the reason on standard error.
+    let refused = |extra: &[&str]| {
+        let mut args = vec!["--strategies", "ours", "--baselines-from"];
+        args.extend_from_slice(extra);
+        let o = simulate(&data, &dir.path().join("refused"), &args);
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = refused(&[stored, "--seeds", "3"]);
     assert!(
         err.contains("another experiment") && err.contains("seeds"),
         "{err}"
     );
-
     let missing = dir.path().join("nothing.json");
-    let o = simulate(
-        &data,
-        &elsewhere,
-        &[
-            "--strategies",
-            "ours",
-            "--baselines-from",
-            missing.to_str().unwrap(),
-        ],
-    );
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing.json"));
+    assert!(refused(&[missing.to_str().unwrap()]).contains("nothing.json"));
 }
