@@ -87,17 +87,12 @@ impl StoredBaselines {
     /// ```
     pub fn add_to(&self, results: &mut Results) -> Result<usize> {
         self.check(&results.config)?;
-        let names: Vec<&str> = results
-            .config
-            .settings
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
         let mut merged: Vec<Curve> = Vec::new();
         let mut added = 0;
         // Setting by setting, the stored baselines first (in their stored order), then the new
         // run's curves: the order a single run of both would have with ours listed last.
-        for name in &names {
+        for setting in &results.config.settings {
+            let name = &setting.name;
             for c in self.curves.iter().filter(|c| c.setting == *name) {
                 let has = results.summary.curves.iter().any(|o| {
                     o.setting == c.setting && o.strategy == c.strategy && o.learner == c.learner

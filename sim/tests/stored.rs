@@ -75,9 +75,10 @@ fn baselines_of_another_experiment_are_refused() {
     let mut seeds = config(&["ours"]);
     seeds.seeds = vec![0, 2];
     assert!(refused(seeds).contains("seeds"));
-    let mut noise = config(&["ours"]);
-    noise.settings = vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 12, 3)];
-    assert!(refused(noise).contains("setting"));
+    // Same name, one round fewer.
+    let mut rounds = config(&["ours"]);
+    rounds.settings = vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 12, 3)];
+    assert!(refused(rounds).contains("setting"));
     let mut absent = config(&["ours"]);
     absent.settings = vec![Setting::new(Imbalance::Merge { k: 4 }, 0.1, 12, 4)];
     assert!(refused(absent).contains("no setting merge4"));
