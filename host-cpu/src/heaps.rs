@@ -20,7 +20,9 @@ pub const MAX_CLASSES: usize = 4096;
 /// smallest tier that holds it.
 pub const BUDGET_TIERS: [usize; 3] = [256, 4096, 16_384];
 
-/// Per-class list capacities for the pseudo-label cap.
+/// Per-class list capacities for the pseudo-label cap. A larger cap (it
+/// grows with the human labels: 20 times the smallest class's count by
+/// default) gets a list that grows with the candidates offered instead.
 pub const CAP_TIERS: [usize; 5] = [256, 1024, 4096, 16_384, 65_536];
 
 /// The smallest tier holding `n`.
@@ -188,6 +190,8 @@ impl<const K: usize> ClassHeaps<K> {
 /// dispatch costs nothing measurable and one code path serves every tier.
 pub(crate) trait TopList: Send {
     fn offer(&mut self, e: Entry);
+    /// The entries held: the best `limit` of those offered, and for a
+    /// [`GrowingTopList`] possibly more (fewer than `2 * limit`).
     fn entries(&self) -> &[Entry];
     fn best_last(&mut self) -> &[Entry];
     /// The worst kept score once the list is full (an entry scoring less
@@ -215,18 +219,103 @@ impl<const N: usize> TopList for BoundedTopK<N> {
     }
 }
 
-/// A boxed list keeping the best `limit` entries, in the smallest tier.
+/// A boxed list keeping the best `limit` entries: in the smallest tier, or
+/// past the largest one a [`GrowingTopList`].
 pub(crate) fn top_list(limit: usize) -> Result<Box<dyn TopList>> {
     fn make<const N: usize>(limit: usize) -> Result<Box<dyn TopList>> {
         let t = BoundedTopK::<N>::new(limit).map_err(Error::core("pseudo-labels"))?;
         Ok(Box::new(t))
     }
-    match tier(&CAP_TIERS, limit, "the pseudo-label cap per class")? {
-        256 => make::<256>(limit),
-        1024 => make::<1024>(limit),
-        4096 => make::<4096>(limit),
-        16_384 => make::<16_384>(limit),
-        _ => make::<65_536>(limit),
+    match tier(&CAP_TIERS, limit, "the pseudo-label cap per class") {
+        Ok(256) => make::<256>(limit),
+        Ok(1024) => make::<1024>(limit),
+        Ok(4096) => make::<4096>(limit),
+        Ok(16_384) => make::<16_384>(limit),
+        Ok(_) => make::<65_536>(limit),
+        Err(_) => Ok(Box::new(GrowingTopList::new(limit))),
+    }
+}
+
+/// The best `limit` of `entries` (all of them when there are no more).
+pub(crate) fn best_of(entries: &[Entry], limit: usize) -> Vec<Entry> {
+    let mut out = entries.to_vec();
+    keep_best(&mut out, limit);
+    out
+}
+
+/// Keeps the best `limit` of `items` (in no order) and returns the worst
+/// of them, when there were more than `limit` and `limit > 0`.
+fn keep_best(items: &mut Vec<Entry>, limit: usize) -> Option<Entry> {
+    if items.len() <= limit {
+        return None;
+    }
+    let worst = match limit {
+        0 => None,
+        _ => Some(
+            *items
+                .select_nth_unstable_by(limit - 1, |a, b| b.rank_cmp(a))
+                .1,
+        ),
+    };
+    items.truncate(limit);
+    worst
+}
+
+/// The best `limit` entries of everything offered, for limits past the
+/// largest tier: a pool with many human labels has a pseudo-label cap in the
+/// hundreds of thousands per class (20 times 10,000 labels), which no
+/// fixed-capacity list should reserve before a row is seen. Entries that can
+/// still make the best `limit` are appended; when `2 * limit` are held, a
+/// selection keeps the best `limit` and the worst of them becomes the
+/// threshold (constant amortised time per entry, memory that grows with the
+/// candidates offered). The order is the core's total order
+/// ([`Entry::is_better_than`]), so the set kept is the same whatever the
+/// order of offering, as with [`BoundedTopK`].
+pub(crate) struct GrowingTopList {
+    limit: usize,
+    items: Vec<Entry>,
+    /// The worst of the best `limit` at the last selection: nothing that is
+    /// not better can be among the best `limit` of all offered.
+    threshold: Option<Entry>,
+}
+
+impl GrowingTopList {
+    pub(crate) fn new(limit: usize) -> Self {
+        GrowingTopList {
+            limit,
+            items: Vec::new(),
+            threshold: None,
+        }
+    }
+
+    /// Keeps the best `limit` of the held entries.
+    fn select(&mut self) {
+        if let Some(worst) = keep_best(&mut self.items, self.limit) {
+            self.threshold = Some(worst);
+        }
+    }
+}
+
+impl TopList for GrowingTopList {
+    fn offer(&mut self, e: Entry) {
+        if self.limit == 0 || self.threshold.is_some_and(|t| !e.is_better_than(&t)) {
+            return;
+        }
+        self.items.push(e);
+        if self.items.len() >= 2 * self.limit {
+            self.select();
+        }
+    }
+    fn entries(&self) -> &[Entry] {
+        &self.items
+    }
+    fn best_last(&mut self) -> &[Entry] {
+        self.select();
+        self.items.sort_unstable_by(|a, b| a.rank_cmp(b));
+        &self.items
+    }
+    fn floor(&self) -> f32 {
+        self.threshold.map_or(f32::NEG_INFINITY, |t| t.score)
     }
 }
 
@@ -258,6 +347,47 @@ mod tests {
                 assert_eq!((best.score, best.index), (999.0, 999));
             }
         }
-        assert!(top_list(70_000).is_err());
+    }
+
+    /// Past the largest tier the growing list keeps exactly what a full
+    /// sort keeps, for any order of offering and any number of selections
+    /// on the way (ties of score broken by the lower index).
+    #[test]
+    fn growing_lists_keep_the_best() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for (limit, n) in [(1usize, 50u64), (7, 1000), (100, 10_000), (70_000, 200_000)] {
+            let entries: Vec<Entry> = (0..n)
+                .map(|i| Entry::new((next() % 500) as f32 / 7.0, i))
+                .collect();
+            let mut want = entries.clone();
+            want.sort_unstable_by(|a, b| b.rank_cmp(a));
+            want.truncate(limit);
+            want.reverse();
+            let mut shuffled = entries;
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            let mut t = GrowingTopList::new(limit);
+            let mut floors = Vec::new();
+            for e in shuffled {
+                t.offer(e);
+                floors.push(t.floor());
+            }
+            assert!(
+                floors.windows(2).all(|w| w[0] <= w[1]),
+                "the floor only rises"
+            );
+            assert_eq!(t.best_last(), &want[..], "limit {limit}");
+        }
+        let mut empty = GrowingTopList::new(0);
+        empty.offer(Entry::new(1.0, 0));
+        assert!(empty.best_last().is_empty());
+        assert!(top_list(70_000).is_ok());
     }
 }

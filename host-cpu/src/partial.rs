@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
-use crate::heaps::{tier, BUDGET_TIERS};
+use crate::heaps::{best_of, tier, BUDGET_TIERS};
 use crate::plan::{check_batch, RoundPlan};
 use crate::round::{PartialState, Rows, ScoringPass};
 use crate::Matrix;
@@ -202,13 +202,16 @@ impl PartialRound {
             .map(|b| b.to_vec())
             .expect("a config fits 96 bytes");
         let list = |l: &[Entry]| l.iter().map(|e| (e.score, e.index)).collect::<Vec<_>>();
+        // A growing list may hold up to twice its cap between selections;
+        // only the best `cap` can matter, and a decoder accepts no more.
+        let cap = p.pseudo_cap();
         let (pushed, heaps, co) = with_state!(&self.state, s => (
             s.heaps.pushed(),
             s.heaps.lists().map(list).collect(),
             s.co.as_ref().map(|c| WireCo {
                 sigma: c.sigma.clone(),
                 unlabeled: c.unlabeled,
-                kept: c.kept.iter().map(|k| list(k.entries())).collect(),
+                kept: c.kept.iter().map(|k| list(&best_of(k.entries(), cap))).collect(),
             }),
         ));
         let wire = Wire {

@@ -12,7 +12,10 @@ use coselect_core::{
     fit_fusion, fit_temperature, CalibrationRows, CoDecider, Config, Fusion, Pick, PriorEm,
     PseudoLabel, Reason, Scorer, Selector,
 };
-use coselect_cpu::{run_round, Error, Labels, Matrix, Parallelism, Pool, RoundResult};
+use coselect_cpu::{
+    run_round, Error, Labels, Matrix, Parallelism, PartialRound, Pool, RoundPlan, RoundResult,
+    CAP_TIERS,
+};
 use half::{bf16, f16};
 use proptest::prelude::*;
 
@@ -28,6 +31,17 @@ struct Reference {
 
 /// The round written with the core's own single-threaded types, row by row.
 fn reference(
+    fm: &[f32],
+    sm: Option<&[f32]>,
+    labels: &[i64],
+    classes: usize,
+    cfg: &Config,
+) -> Result<Reference, coselect_core::Error> {
+    reference_capped::<2048>(fm, sm, labels, classes, cfg)
+}
+
+/// [`reference`] with room for `P` pseudo-labels per class.
+fn reference_capped<const P: usize>(
     fm: &[f32],
     sm: Option<&[f32]>,
     labels: &[i64],
@@ -83,7 +97,7 @@ fn reference(
     let scorer = Scorer::<C>::new(cfg, &counts, w, &log_pi)?;
     let mut sel = Selector::<C, 128>::new(cfg, &counts)?;
     let codecide = sm.is_some() && counts.iter().any(|&n| n > 0);
-    let mut co = CoDecider::<C, 2048>::new(cfg, &counts, temperature)?;
+    let mut co = Box::new(CoDecider::<C, P>::new(cfg, &counts, temperature)?);
     for (i, &y) in labels.iter().enumerate() {
         if y >= 0 {
             continue;
@@ -97,7 +111,7 @@ fn reference(
     }
     let mut queries = vec![Pick::default(); cfg.k as usize];
     sel.finish(&mut queries)?;
-    let mut pseudo = vec![PseudoLabel::default(); classes * 2048];
+    let mut pseudo = vec![PseudoLabel::default(); classes * P];
     let n = if codecide { co.finish(&mut pseudo)? } else { 0 };
     pseudo.truncate(n);
     Ok(Reference {
@@ -367,6 +381,90 @@ fn f32_round(
         ..Default::default()
     };
     run_round(&pool, cfg, p).unwrap()
+}
+
+/// Many human labels make a pseudo-label cap past the largest capacity tier
+/// (20 x 3,300 = 66,000 per class against 65,536), which the host keeps in
+/// lists that grow with the candidates: the same pseudo-labels as the core,
+/// with the cap binding, for any thread count and chunking, and through
+/// shards shipped as bytes (a merged state holds more than the cap until it
+/// selects, and only the best `cap` travel).
+#[test]
+fn caps_past_the_largest_tier_equal_the_core() {
+    // The core's co-decider holds its lists by value: 5 x 70,000 entries.
+    let run = || {
+        let (rows, classes, per_class) = (400_000usize, 2usize, 3300usize);
+        let mut rand = xorshift(0x51_7cc1_b727_220au64);
+        let mut fm: Vec<f32> = (0..rows * classes).map(|_| rand() * 10.0 - 5.0).collect();
+        let labels: Vec<i64> = (0..rows)
+            .map(|i| match i < classes * per_class {
+                true => (i % classes) as i64,
+                false => -1,
+            })
+            .collect();
+        for (i, &y) in labels.iter().enumerate().filter(|(_, &y)| y >= 0) {
+            fm[i * classes + y as usize] += 8.0;
+        }
+        let mut sm: Vec<f32> = fm.iter().map(|&x| x + rand() * 4.0 - 2.0).collect();
+        for row in sm.chunks_mut(classes) {
+            log_softmax(row);
+        }
+        let cfg = Config::new(classes as u32, 16).unwrap();
+        let r = reference_capped::<70_000>(&fm, Some(&sm), &labels, classes, &cfg).unwrap();
+        let cap = 20 * per_class;
+        assert!(cap > *CAP_TIERS.last().unwrap());
+        let per = |c: u32| r.pseudo.iter().filter(|p| p.class == c).count();
+        assert!(
+            (0..2).any(|c| per(c) == cap),
+            "the cap binds: {} {}",
+            per(0),
+            per(1)
+        );
+        for (threads, chunk_rows) in [(1, 400_000), (2, 10_000), (3, 77_777)] {
+            let h = f32_round(&fm, &sm, &labels, classes, &cfg, threads, chunk_rows);
+            same(&r, &h);
+        }
+        let pool = Pool::new(
+            Matrix::f32("fm", &fm, rows, classes).unwrap(),
+            Some(Matrix::f32("sm", &sm, rows, classes).unwrap()),
+            Some(Labels::new("labels", labels.iter().copied(), classes as u32).unwrap()),
+        )
+        .unwrap();
+        let plan = RoundPlan::fit(&pool, &cfg, Parallelism::default()).unwrap();
+        let shard = |s: usize| {
+            let ids: Vec<u64> = (0..rows as u64)
+                .filter(|&i| labels[i as usize] < 0 && i % 3 == s as u64)
+                .collect();
+            let mut st = PartialRound::new(&plan).unwrap();
+            for part in ids.chunks(50_000) {
+                let rows_of = |m: &[f32]| -> Vec<f32> {
+                    part.iter()
+                        .flat_map(|&i| &m[i as usize * classes..(i as usize + 1) * classes])
+                        .copied()
+                        .collect()
+                };
+                let (f, m) = (rows_of(&fm), rows_of(&sm));
+                let (f, m) = (
+                    Matrix::f32("fm", &f, part.len(), classes).unwrap(),
+                    Matrix::f32("sm", &m, part.len(), classes).unwrap(),
+                );
+                st.push(&f, Some(&m), part).unwrap();
+            }
+            PartialRound::from_bytes(&st.to_bytes()).unwrap()
+        };
+        let mut merged = shard(0);
+        merged.merge(&shard(1)).unwrap();
+        let mut merged = PartialRound::from_bytes(&merged.to_bytes()).unwrap();
+        merged.merge(&shard(2)).unwrap();
+        let (queries, pseudo) = merged.finish().unwrap();
+        assert_eq!((queries, pseudo), (r.queries, r.pseudo));
+    };
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 /// Every class in boundary mode with full lists and floors that differ by class: the pass then
