@@ -48,7 +48,7 @@ mod prior;
 mod round;
 mod wire;
 
-pub use calibration::Calibration;
+pub use calibration::{Calibration, CALIBRATION_ROWS};
 pub use error::{BadValue, Error, NpyError, Result};
 pub use heaps::{BUDGET_TIERS, CAP_TIERS, MAX_CLASSES};
 pub use labels::Labels;

@@ -14,7 +14,7 @@ use coselect_core::{
 };
 use coselect_cpu::{
     run_round, Error, Labels, Matrix, Parallelism, PartialRound, Pool, RoundPlan, RoundResult,
-    CAP_TIERS,
+    CALIBRATION_ROWS, CAP_TIERS,
 };
 use half::{bf16, f16};
 use proptest::prelude::*;
@@ -50,16 +50,20 @@ fn reference_capped<const P: usize>(
 ) -> Result<Reference, coselect_core::Error> {
     let rows = labels.len();
     let mut counts = vec![0u32; classes];
+    let labeled: Vec<usize> = (0..rows).filter(|&i| labels[i] >= 0).collect();
+    for &i in &labeled {
+        counts[labels[i] as usize] += 1;
+    }
+    // The calibration rows: all labeled rows, or CALIBRATION_ROWS of them
+    // evenly spaced (positions floor(j n / m)).
+    let (n, m) = (labeled.len(), labeled.len().min(CALIBRATION_ROWS));
     let (mut cf, mut cs, mut cy) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, &y) in labels.iter().enumerate() {
-        if y >= 0 {
-            counts[y as usize] += 1;
-            cf.extend_from_slice(&fm[i * classes..(i + 1) * classes]);
-            if let Some(sm) = sm {
-                cs.extend_from_slice(&sm[i * classes..(i + 1) * classes]);
-            }
-            cy.push(y as u32);
+    for i in (0..m).map(|j| labeled[j * n / m]) {
+        cf.extend_from_slice(&fm[i * classes..(i + 1) * classes]);
+        if let Some(sm) = sm {
+            cs.extend_from_slice(&sm[i * classes..(i + 1) * classes]);
         }
+        cy.push(labels[i] as u32);
     }
     let temperature = fit_temperature(&CalibrationRows::new(&cf, None, &cy, classes)?, cfg)?;
     let fusion = match sm {
@@ -388,7 +392,8 @@ fn f32_round(
 /// lists that grow with the candidates: the same pseudo-labels as the core,
 /// with the cap binding, for any thread count and chunking, and through
 /// shards shipped as bytes (a merged state holds more than the cap until it
-/// selects, and only the best `cap` travel).
+/// selects, and only the best `cap` travel). The 6,600 labeled rows are also
+/// more than the calibration reads ([`CALIBRATION_ROWS`]).
 #[test]
 fn caps_past_the_largest_tier_equal_the_core() {
     // The core's co-decider holds its lists by value: 5 x 70,000 entries.
