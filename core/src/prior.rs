@@ -130,7 +130,10 @@ impl<const C: usize> PriorEm<C> {
         }
         for ((s, &p), &pi) in self.sums.iter_mut().zip(probs).zip(self.prior.iter()) {
             let q = (p as f64 * pi / z).clamp(0.0, 1.0);
-            *s += (q * FIXED_SCALE) as u128;
+            // `q * 2^52` is at most 2^52: through u64 (one instruction) it
+            // truncates as the direct cast to u128 does (a library call,
+            // which took a third of an EM pass).
+            *s += (q * FIXED_SCALE) as u64 as u128;
         }
         self.rows += 1;
         Ok(())
@@ -320,5 +323,25 @@ impl<const C: usize> TryFrom<PriorWire<C>> for PriorEm<C> {
             max_iterations: w.max_iterations,
             floor: w.floor,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FIXED_SCALE;
+
+    /// The fixed-point sum goes through u64: for every `q` in `[0, 1]` (and
+    /// a NaN, which both casts send to 0) that truncates as `as u128` does.
+    #[test]
+    fn the_u64_cast_truncates_as_the_u128_cast() {
+        let edges = [0.0f64, 1.0, 0.5, f64::MIN_POSITIVE, 1e-300, f64::NAN].into_iter();
+        let grid = (0..=10_000).map(|i| i as f64 / 10_000.0);
+        let below_one = (1..200).map(|k| 1.0 - (k as f64) * f64::EPSILON);
+        let halves = (0..53).map(|e| libm::pow(0.5, e as f64) * 0.999_999_9);
+        let q = edges.chain(grid).chain(below_one).chain(halves);
+        for q in q {
+            let x = q.clamp(0.0, 1.0) * FIXED_SCALE;
+            assert_eq!(x as u64 as u128, x as u128, "q = {q}");
+        }
     }
 }
