@@ -181,8 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fm_prior_weight: args.fm_prior_weight,
     };
     if args.pseudo_labeler == PseudoLabeler::Ours {
-        cfg.labeler = Some(coselect_sim::pseudo::ours_labeler());
-        cfg.labeler_name = "ours".into();
+        cfg.labeler = coselect_sim::pseudo::NamedLabeler::ours();
     }
     // Read before the run, so that a missing or malformed file fails at once.
     let stored = match &args.baselines_from {

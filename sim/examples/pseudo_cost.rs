@@ -52,9 +52,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "data/wordnet-nouns".into());
     let ds = Dataset::load(std::path::Path::new(&dir))?;
     let mut cfg = ExperimentConfig::new(vec![Setting::new(Imbalance::Merge { k: 3 }, 0.1, 30, 25)]);
-    cfg.labeler = Some(Arc::new(|_: &MethodOptions| {
-        Box::new(Agree) as Box<dyn PseudoLabeler>
-    }));
+    cfg.labeler = NamedLabeler::new(
+        "agree",
+        Arc::new(|_: &MethodOptions| Box::new(Agree) as Box<dyn PseudoLabeler>),
+    );
     let r = run_experiment(&ds, &cfg)?;
     print!("{}", report::table(&r.summary));
     println!("wall time {:.1} s", r.wall_seconds);

@@ -11,7 +11,7 @@ use crate::data::Dataset;
 use crate::error::{Result, SimError};
 use crate::learner::LearnerConfig;
 use crate::options::MethodOptions;
-use crate::pseudo::{shared_labeler, LabelerFactory};
+use crate::pseudo::NamedLabeler;
 use crate::setting::{prepare, validate, Setting};
 use crate::strategy;
 use crate::summary::{summarise, Summary};
@@ -43,12 +43,11 @@ pub struct ExperimentConfig {
     pub options: MethodOptions,
     /// The small model.
     pub learner_config: LearnerConfig,
-    /// The pseudo-labeler for the `pseudo` learner; `None` uses [`shared_labeler`].
-    pub labeler: Option<LabelerFactory>,
-    /// The name of that labeler, recorded in results.json (`"shared"`, or `"ours"` for
-    /// [`crate::pseudo::ours_labeler`]): stored baselines are compared only with runs whose
-    /// baselines would have had the same one ([`crate::stored`]).
-    pub labeler_name: String,
+    /// The pseudo-labeler for the `pseudo` learner, with the name results.json records for it
+    /// ([`NamedLabeler::shared`] by default, [`NamedLabeler::ours`] for `--pseudo-labeler
+    /// ours`): stored baselines are compared only with runs whose baselines had the same one
+    /// ([`crate::stored`]).
+    pub labeler: NamedLabeler,
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Stack size of the worker threads that run the jobs. coselect-core keeps its buffers on
@@ -57,7 +56,7 @@ pub struct ExperimentConfig {
     pub worker_stack_bytes: usize,
 }
 
-/// [`ExperimentConfig::labeler_name`] of the shared co-decision labeler, the default.
+/// The name of [`NamedLabeler::shared`], the default labeler, in results.json.
 pub const SHARED_LABELER: &str = "shared";
 
 fn shared_labeler_name() -> String {
@@ -83,8 +82,7 @@ impl ExperimentConfig {
             learner: LearnerChoice::Both,
             options: MethodOptions::default(),
             learner_config: LearnerConfig::default(),
-            labeler: None,
-            labeler_name: SHARED_LABELER.into(),
+            labeler: NamedLabeler::shared(),
             progress: false,
             worker_stack_bytes: DEFAULT_WORKER_STACK_BYTES,
         }
@@ -108,7 +106,7 @@ pub struct RunConfigRecord {
     pub options: MethodOptions,
     /// The small model.
     pub learner_config: LearnerConfig,
-    /// What the `pseudo` learner gave the baselines ([`ExperimentConfig::labeler_name`]).
+    /// What the `pseudo` learner gave the baselines (the name of [`ExperimentConfig::labeler`]).
     /// Results files written before the field existed read as `"shared"`: their commit tells
     /// whether `--pseudo-labeler ours` made them.
     #[serde(default = "shared_labeler_name")]
@@ -149,19 +147,10 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
         validate(ds, s)?;
     }
     cfg.options.validate()?;
-    let mut notes = Vec::new();
-    let labeler = cfg.labeler.clone().or_else(shared_labeler);
-    let modes: Vec<LearnerMode> = match (cfg.learner, labeler.is_some()) {
-        (LearnerChoice::Plain, _) => vec![LearnerMode::Plain],
-        (LearnerChoice::Pseudo, true) => vec![LearnerMode::Pseudo],
-        (LearnerChoice::Both, true) => vec![LearnerMode::Plain, LearnerMode::Pseudo],
-        (LearnerChoice::Pseudo, false) => {
-            return Err(SimError::Config("--learner pseudo needs the co-decision pseudo-labeler, and none is registered in this build".into()))
-        }
-        (LearnerChoice::Both, false) => {
-            notes.push("pseudo learner skipped: no co-decision pseudo-labeler is registered in this build".into());
-            vec![LearnerMode::Plain]
-        }
+    let modes: Vec<LearnerMode> = match cfg.learner {
+        LearnerChoice::Plain => vec![LearnerMode::Plain],
+        LearnerChoice::Pseudo => vec![LearnerMode::Pseudo],
+        LearnerChoice::Both => vec![LearnerMode::Plain, LearnerMode::Pseudo],
     };
     // Build each strategy once up front: unknown names fail before any work.
     let mut jobs = Vec::new();
@@ -231,7 +220,7 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
                 let strat = strategy::build(&job.strategy, &cfg.options)?;
                 let hook = match job.mode {
                     LearnerMode::Plain => None,
-                    LearnerMode::Pseudo => labeler.as_ref().map(|f| f(&cfg.options)),
+                    LearnerMode::Pseudo => Some(cfg.labeler.make(&cfg.options)),
                     LearnerMode::Own => strat.own_labeler(),
                 };
                 run_one(
@@ -258,8 +247,8 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
             learner_modes: modes,
             options: cfg.options,
             learner_config: cfg.learner_config.clone(),
-            pseudo_labeler: cfg.labeler_name.clone(),
-            notes,
+            pseudo_labeler: cfg.labeler.name().to_string(),
+            notes: Vec::new(),
         },
         runs,
         summary,

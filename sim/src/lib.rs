@@ -53,7 +53,8 @@ pub use learner::{cross_fit, Concepts, FitPrior, LearnerConfig, LogReg, TrainSet
 pub use matrix::Matrix;
 pub use options::MethodOptions;
 pub use pseudo::{
-    LabelerContext, LabelerFactory, LearnerPrior, ModelPrior, PseudoLabel, PseudoLabeler,
+    LabelerContext, LabelerFactory, LearnerPrior, ModelPrior, NamedLabeler, PseudoLabel,
+    PseudoLabeler,
 };
 pub use readout::Readout;
 pub use setting::{Imbalance, Prepared, Setting};

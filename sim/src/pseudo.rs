@@ -7,7 +7,7 @@
 //!    pseudo-labels of this round (recomputed each round, never accumulated);
 //! 4. refits on human labels (weight 1) plus pseudo-labels (their weights): the deployed model.
 //!
-//! The real co-decision labeler is built on `coselect-core` and returned by [`shared_labeler`].
+//! The real co-decision labeler is built on `coselect-core`: [`NamedLabeler::shared`].
 
 use std::sync::Arc;
 
@@ -151,14 +151,57 @@ pub trait PseudoLabeler: Send {
 /// Makes a fresh labeler for a run (each run owns its labeler, so labelers may keep state).
 pub type LabelerFactory = Arc<dyn Fn(&MethodOptions) -> Box<dyn PseudoLabeler> + Send + Sync>;
 
-/// The co-decision pseudo-labeler that every strategy gets under `--learner pseudo`.
+/// A pseudo-labeler for the `pseudo` learner together with the name results.json records for
+/// it ([`crate::experiment::RunConfigRecord::pseudo_labeler`]): one value, so a run's record
+/// always names the labeler its baselines had, and stored baselines ([`crate::stored`]) are
+/// compared only with runs whose baselines had the same one.
 ///
-/// The co-decision of `coselect-core` ([`crate::strategy::SharedCoDecision`]): every baseline
-/// gets the pseudo-labels our method's learner gets, so only the query rule differs.
-pub fn shared_labeler() -> Option<LabelerFactory> {
-    Some(Arc::new(|_: &MethodOptions| {
-        Box::new(crate::strategy::SharedCoDecision) as Box<dyn PseudoLabeler>
-    }))
+/// ```
+/// use coselect_sim::pseudo::NamedLabeler;
+/// use coselect_sim::MethodOptions;
+/// let ours = NamedLabeler::ours();
+/// assert_eq!(ours.name(), "ours");
+/// let _labeler = ours.make(&MethodOptions::default());
+/// assert_eq!(NamedLabeler::shared().name(), coselect_sim::experiment::SHARED_LABELER);
+/// ```
+#[derive(Clone)]
+pub struct NamedLabeler {
+    name: String,
+    factory: LabelerFactory,
+}
+
+impl NamedLabeler {
+    /// A labeler made by `factory`, recorded as `name`.
+    pub fn new(name: impl Into<String>, factory: LabelerFactory) -> Self {
+        Self {
+            name: name.into(),
+            factory,
+        }
+    }
+
+    /// The co-decision every baseline gets by default
+    /// ([`crate::strategy::SharedCoDecision`]: the pseudo-labels our method's learner gets, so
+    /// only the query rule differs), named `"shared"`.
+    pub fn shared() -> Self {
+        let factory: LabelerFactory =
+            Arc::new(|_: &MethodOptions| Box::new(crate::strategy::SharedCoDecision) as _);
+        Self::new(crate::experiment::SHARED_LABELER, factory)
+    }
+
+    /// Our method's whole learner ([`ours_labeler`]), named `"ours"`.
+    pub fn ours() -> Self {
+        Self::new("ours", ours_labeler())
+    }
+
+    /// The name results.json records.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A fresh labeler for one run.
+    pub fn make(&self, options: &MethodOptions) -> Box<dyn PseudoLabeler> {
+        (self.factory)(options)
+    }
 }
 
 /// Our method's whole learner (label trust, FM concepts, co-decided pseudo-labels, and the weight

@@ -89,7 +89,7 @@ fn results_do_not_depend_on_thread_count() {
     let (_d, ds) = dataset();
     let mut cfg = ExperimentConfig::new(vec![setting()]);
     cfg.seeds = vec![0, 1];
-    cfg.labeler = Some(test_factory());
+    cfg.labeler = NamedLabeler::new("test", test_factory());
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -266,7 +266,7 @@ fn active_learning_beats_nothing_and_outputs_are_written() {
     let (_d, ds) = dataset();
     let mut cfg = ExperimentConfig::new(vec![setting()]);
     cfg.seeds = vec![0, 1];
-    cfg.labeler = Some(test_factory());
+    cfg.labeler = NamedLabeler::new("test", test_factory());
     let r = run_experiment(&ds, &cfg).unwrap();
     for c in &r.summary.curves {
         assert!(
@@ -313,25 +313,6 @@ fn active_learning_beats_nothing_and_outputs_are_written() {
         .unwrap();
     assert!(pseudo_curve.final_labels.pseudo_labels > 0.0);
     assert!(pseudo_curve.final_labels.pseudo_precision.unwrap() > 0.5);
-}
-
-#[test]
-fn pseudo_learner_without_a_labeler_is_a_clear_error_and_both_degrades_to_plain() {
-    let (_d, ds) = dataset();
-    let mut cfg = ExperimentConfig::new(vec![setting()]);
-    cfg.seeds = vec![0];
-    cfg.strategies = vec!["random".into()];
-    if pseudo::shared_labeler().is_none() {
-        cfg.learner = LearnerChoice::Pseudo;
-        assert!(run_experiment(&ds, &cfg)
-            .unwrap_err()
-            .to_string()
-            .contains("pseudo-labeler"));
-        cfg.learner = LearnerChoice::Both;
-        let r = run_experiment(&ds, &cfg).unwrap();
-        assert_eq!(r.config.learner_modes, vec![LearnerMode::Plain]);
-        assert_eq!(r.config.notes.len(), 1);
-    }
 }
 
 /// Runs ours with its own labeler under `options`.

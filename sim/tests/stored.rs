@@ -2,7 +2,9 @@
 //! single run of both gives; a stored run of another experiment is refused.
 
 use coselect_sim::stored::StoredBaselines;
-use coselect_sim::{synthetic, Dataset, ExperimentConfig, Imbalance, Results, Setting};
+use coselect_sim::{
+    synthetic, Dataset, ExperimentConfig, Imbalance, NamedLabeler, Results, Setting,
+};
 
 fn dataset() -> (tempfile::TempDir, Dataset) {
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +88,7 @@ fn baselines_of_another_experiment_are_refused() {
     model.learner_config.c_reg = 1.0;
     assert!(refused(model).contains("small model"));
     let mut labeler = config(&["ours"]);
-    labeler.labeler_name = "ours".into();
+    labeler.labeler = NamedLabeler::ours();
     assert!(refused(labeler).contains("pseudo-labeler"));
     let (_other_dir, other) = dataset();
     let mut elsewhere = run(&other, &config(&["ours"]));
