@@ -20,6 +20,21 @@ use crate::math::check_probabilities;
 
 const FIXED_SCALE: f64 = (1u64 << 52) as f64;
 
+/// Rows whose fixed-point terms [`PriorEm::push_rows`] sums in a `u64`:
+/// each term is at most 2^52, so 2^11 of them stay below 2^63.
+const PARTIAL_ROWS: usize = 2048;
+
+/// The fixed-point term of one class of a row: `q = p pi / z` in `[0, 1]`
+/// times 2^52, truncated. At most 2^52 and not negative, so the signed cast
+/// (one instruction on x86-64) truncates as a direct cast to u128 would (a
+/// library call, which took a third of an EM pass), and as a cast to u64
+/// (a compare and two conversions there).
+#[inline(always)]
+fn fixed(p: f32, pi: f64, z: f64) -> u64 {
+    let q = (p as f64 * pi / z).clamp(0.0, 1.0);
+    (q * FIXED_SCALE) as i64 as u64
+}
+
 /// Version of [`PriorEm::to_bytes`]' format.
 pub const PRIOR_VERSION: u16 = 1;
 
@@ -113,8 +128,77 @@ impl<const C: usize> PriorEm<C> {
     /// Accumulates one pool row of posterior probabilities under the current
     /// prior. `row_index` only labels errors.
     pub fn push(&mut self, row_index: u64, probs: &[f32]) -> Result<()> {
+        let z = self.mass(row_index, probs)?;
+        for ((s, &p), &pi) in self.sums.iter_mut().zip(probs).zip(self.prior.iter()) {
+            *s += fixed(p, pi, z) as u128;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// [`Self::push`] for consecutive rows: `probs` holds whole rows of
+    /// `classes` values, the first known as `first_row`. The state and any
+    /// error are exactly those of pushing the rows one by one (an error
+    /// names the first bad row; the rows before it are counted); the
+    /// per-class sums stay in integers on the stack for up to 2048 rows at
+    /// a time (2048 terms of at most 2^52 fit a `u64`), instead of a `u128`
+    /// read and written in the state for every value.
+    ///
+    /// ```
+    /// use coselect_core::{Config, PriorEm};
+    /// let rows = [0.9f32, 0.1, 0.9, 0.1, 0.2, 0.8];
+    /// let cfg = Config::new(2, 1)?;
+    /// let (mut a, mut b) = (PriorEm::<2>::new(&cfg)?, PriorEm::<2>::new(&cfg)?);
+    /// a.push_rows(0, &rows)?;
+    /// for (i, r) in rows.chunks(2).enumerate() {
+    ///     b.push(i as u64, r)?;
+    /// }
+    /// assert_eq!(a, b);
+    /// assert!(a.push_rows(0, &rows[..3]).is_err()); // not whole rows
+    /// # Ok::<(), coselect_core::Error>(())
+    /// ```
+    pub fn push_rows(&mut self, first_row: u64, probs: &[f32]) -> Result<()> {
         let classes = self.prior.len();
-        check_probabilities(row_index, probs, classes)?;
+        if probs.len() % classes != 0 {
+            return Err(Error::LengthMismatch {
+                expected: (probs.len() / classes + 1) * classes,
+                found: probs.len(),
+            });
+        }
+        let mut partial = [0u64; C];
+        let partial = &mut partial[..classes];
+        let mut result = Ok(());
+        for (block, rows) in probs.chunks(PARTIAL_ROWS * classes).enumerate() {
+            let first = first_row + (block * PARTIAL_ROWS) as u64;
+            for (j, row) in rows.chunks_exact(classes).enumerate() {
+                let z = match self.mass(first + j as u64, row) {
+                    Ok(z) => z,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                };
+                for ((s, &p), &pi) in partial.iter_mut().zip(row).zip(self.prior.iter()) {
+                    *s += fixed(p, pi, z);
+                }
+                self.rows += 1;
+            }
+            for (s, p) in self.sums.iter_mut().zip(partial.iter_mut()) {
+                *s += *p as u128;
+                *p = 0;
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        result
+    }
+
+    /// Checks a row and returns its mass `z = sum_c p_c pi_c` under the
+    /// current prior (positive).
+    #[inline]
+    fn mass(&self, row_index: u64, probs: &[f32]) -> Result<f64> {
+        check_probabilities(row_index, probs, self.prior.len())?;
         // q ~ p * pi / pi_0 with pi_0 uniform: the constant cancels.
         let mut z = 0.0f64;
         for (&p, &pi) in probs.iter().zip(self.prior.iter()) {
@@ -128,15 +212,7 @@ impl<const C: usize> PriorEm<C> {
                 sum: 0.0,
             });
         }
-        for ((s, &p), &pi) in self.sums.iter_mut().zip(probs).zip(self.prior.iter()) {
-            let q = (p as f64 * pi / z).clamp(0.0, 1.0);
-            // `q * 2^52` is at most 2^52: through u64 (one instruction) it
-            // truncates as the direct cast to u128 does (a library call,
-            // which took a third of an EM pass).
-            *s += (q * FIXED_SCALE) as u64 as u128;
-        }
-        self.rows += 1;
-        Ok(())
+        Ok(z)
     }
 
     /// Adds the pass sums of another shard that used the same prior.
@@ -330,10 +406,10 @@ impl<const C: usize> TryFrom<PriorWire<C>> for PriorEm<C> {
 mod tests {
     use super::FIXED_SCALE;
 
-    /// The fixed-point sum goes through u64: for every `q` in `[0, 1]` (and
+    /// The fixed-point sum goes through i64: for every `q` in `[0, 1]` (and
     /// a NaN, which both casts send to 0) that truncates as `as u128` does.
     #[test]
-    fn the_u64_cast_truncates_as_the_u128_cast() {
+    fn the_i64_cast_truncates_as_the_u128_cast() {
         let edges = [0.0f64, 1.0, 0.5, f64::MIN_POSITIVE, 1e-300, f64::NAN].into_iter();
         let grid = (0..=10_000).map(|i| i as f64 / 10_000.0);
         let below_one = (1..200).map(|k| 1.0 - (k as f64) * f64::EPSILON);
@@ -341,7 +417,7 @@ mod tests {
         let q = edges.chain(grid).chain(below_one).chain(halves);
         for q in q {
             let x = q.clamp(0.0, 1.0) * FIXED_SCALE;
-            assert_eq!(x as u64 as u128, x as u128, "q = {q}");
+            assert_eq!(x as i64 as u64 as u128, x as u128, "q = {q}");
         }
     }
 }

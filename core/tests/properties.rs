@@ -168,3 +168,54 @@ proptest! {
         }
     }
 }
+
+/// `PriorEm::push_rows` is `push` row by row: the same state after every
+/// pass (across its 2048-row integer blocks), and with a bad row the same
+/// error and the same rows counted before it.
+#[test]
+fn em_push_rows_equals_push_row_by_row() {
+    use coselect_core::PriorEm;
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let classes = 5;
+    let cfg = Config::new(classes as u32, 1).unwrap();
+    for (rows, bad) in [
+        (1usize, None),
+        (2047, None),
+        (5000, None),
+        (5000, Some(4100)),
+        (9, Some(0)),
+    ] {
+        let mut probs: Vec<f32> = Vec::with_capacity(rows * classes);
+        for _ in 0..rows {
+            let raw: Vec<f32> = (0..classes).map(|_| next() + 1e-3).collect();
+            let total: f32 = raw.iter().sum();
+            probs.extend(raw.iter().map(|v| v / total));
+        }
+        if let Some(b) = bad {
+            probs[b * classes + 2] = -0.5;
+        }
+        let (mut a, mut b) = (
+            PriorEm::<8>::new(&cfg).unwrap(),
+            PriorEm::<8>::new(&cfg).unwrap(),
+        );
+        for pass in 0..3 {
+            let ra = a.push_rows(100, &probs);
+            let rb = probs
+                .chunks(classes)
+                .enumerate()
+                .try_for_each(|(i, r)| b.push(100 + i as u64, r));
+            assert_eq!(ra, rb, "{rows} rows, pass {pass}");
+            assert_eq!(a, b, "{rows} rows, pass {pass}");
+            if ra.is_err() {
+                break;
+            }
+            assert_eq!(a.end_pass(), b.end_pass());
+        }
+    }
+}

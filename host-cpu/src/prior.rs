@@ -62,10 +62,9 @@ pub(crate) fn estimate_prior(
             |(em, bufs), range| {
                 let slot = cache.get(range.start / chunk);
                 if let Some(cached) = slot.and_then(|s| s.get()) {
-                    for (i, p) in range.zip(cached.chunks_exact(classes)) {
-                        em.push(i as u64, p).map_err(Error::core("EM prior"))?;
-                    }
-                    return Ok(());
+                    return em
+                        .push_rows(range.start as u64, cached)
+                        .map_err(Error::core("EM prior"));
                 }
                 let mut store = match slot {
                     Some(_) => Vec::with_capacity(range.len() * classes),
