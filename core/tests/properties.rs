@@ -175,13 +175,7 @@ proptest! {
 #[test]
 fn em_push_rows_equals_push_row_by_row() {
     use coselect_core::PriorEm;
-    let mut s = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rng = common::Rng::new(7);
     let classes = 5;
     let cfg = Config::new(classes as u32, 1).unwrap();
     // Under miri (about a thousand times slower) one pool that crosses the
@@ -199,7 +193,7 @@ fn em_push_rows_equals_push_row_by_row() {
     for &(rows, bad) in pools {
         let mut probs: Vec<f32> = Vec::with_capacity(rows * classes);
         for _ in 0..rows {
-            let raw: Vec<f32> = (0..classes).map(|_| next() + 1e-3).collect();
+            let raw: Vec<f32> = (0..classes).map(|_| rng.uniform() as f32 + 1e-3).collect();
             let total: f32 = raw.iter().sum();
             probs.extend(raw.iter().map(|v| v / total));
         }
