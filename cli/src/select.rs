@@ -71,6 +71,10 @@ pub struct Args {
     /// human count of a labeled class.
     #[arg(long)]
     pub cap_factor: Option<u32>,
+    /// Floor of each class's pseudo-label threshold (default 0.3; DESIGN.md's 0.5 gives fewer,
+    /// more precise pseudo-labels); at most the 0.8 at which a candidate counts.
+    #[arg(long)]
+    pub co_floor: Option<f32>,
 }
 
 /// Runs `coselect select`.
@@ -116,6 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(c) = args.cap_factor {
         config.cap_factor = c;
+    }
+    if let Some(f) = args.co_floor {
+        config.co_floor = f;
     }
     config.validate().context("invalid option")?;
     let pool = Pool::new(fm, sm, labels)?;

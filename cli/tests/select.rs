@@ -240,6 +240,62 @@ fn value_and_shape_errors_name_file_row_and_column() {
 }
 
 #[test]
+fn the_co_decision_floor_is_an_option() {
+    let f = Files::new();
+    let d = f.dir.path();
+    let base = [
+        "--fm",
+        "fm.npy",
+        "--sm",
+        "sm.npy",
+        "--labeled",
+        "labels.npy",
+        "--k",
+        "12",
+    ];
+    let pseudo = |extra: &[&str]| -> Vec<(u64, f64)> {
+        let (ok, out, err) = coselect(d, &[&base[..], extra].concat());
+        assert!(ok, "{err}");
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        doc["pseudo_labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["index"].as_u64().unwrap(),
+                    p["confidence"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let default = pseudo(&[]);
+    assert_eq!(default, pseudo(&["--co-floor", "0.3"]));
+    // A higher floor keeps a subset: every confidence at or above it, none of the default's
+    // pseudo-labels at or above it dropped (the cap does not bind on this pool).
+    let high = pseudo(&["--co-floor", "0.6"]);
+    assert!(
+        high.len() < default.len(),
+        "{} {}",
+        high.len(),
+        default.len()
+    );
+    assert!(high.iter().all(|&(_, c)| c >= 0.6));
+    let kept: Vec<_> = default
+        .iter()
+        .filter(|&&(_, c)| c >= 0.6)
+        .copied()
+        .collect();
+    let mut sorted_high = high.clone();
+    sorted_high.sort_by_key(|p| p.0);
+    let mut sorted_kept = kept;
+    sorted_kept.sort_by_key(|p| p.0);
+    assert_eq!(sorted_high, sorted_kept);
+    let (ok, _, err) = coselect(d, &[&base[..], &["--co-floor", "0.9"]].concat());
+    assert!(!ok && err.contains("co_floor"), "{err}");
+}
+
+#[test]
 fn file_and_option_errors() {
     let f = Files::new();
     let d = f.dir.path();
