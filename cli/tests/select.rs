@@ -86,6 +86,18 @@ fn coselect(dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A round on the three files with k = 12.
+const ROUND: [&str; 8] = [
+    "--fm",
+    "fm.npy",
+    "--sm",
+    "sm.npy",
+    "--labeled",
+    "labels.npy",
+    "--k",
+    "12",
+];
+
 fn fails_with(dir: &Path, args: &[&str], message: &str) {
     let (ok, _, err) = coselect(dir, args);
     assert!(!ok, "{args:?} succeeded");
@@ -96,19 +108,7 @@ fn fails_with(dir: &Path, args: &[&str], message: &str) {
 fn json_output_equals_the_library_round() {
     let f = Files::new();
     let d = f.dir.path();
-    let args = [
-        "--fm",
-        "fm.npy",
-        "--sm",
-        "sm.npy",
-        "--labeled",
-        "labels.npy",
-        "--k",
-        "12",
-        "--threads",
-        "2",
-    ];
-    let (ok, out, err) = coselect(d, &args);
+    let (ok, out, err) = coselect(d, &[&ROUND[..], &["--threads", "2"]].concat());
     assert!(ok, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pool = Pool::new(
@@ -243,18 +243,8 @@ fn value_and_shape_errors_name_file_row_and_column() {
 fn the_co_decision_floor_is_an_option() {
     let f = Files::new();
     let d = f.dir.path();
-    let base = [
-        "--fm",
-        "fm.npy",
-        "--sm",
-        "sm.npy",
-        "--labeled",
-        "labels.npy",
-        "--k",
-        "12",
-    ];
     let pseudo = |extra: &[&str]| -> Vec<(u64, f64)> {
-        let (ok, out, err) = coselect(d, &[&base[..], extra].concat());
+        let (ok, out, err) = coselect(d, &[&ROUND[..], extra].concat());
         assert!(ok, "{err}");
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         doc["pseudo_labels"]
@@ -291,7 +281,7 @@ fn the_co_decision_floor_is_an_option() {
     let mut sorted_kept = kept;
     sorted_kept.sort_by_key(|p| p.0);
     assert_eq!(sorted_high, sorted_kept);
-    let (ok, _, err) = coselect(d, &[&base[..], &["--co-floor", "0.9"]].concat());
+    let (ok, _, err) = coselect(d, &[&ROUND[..], &["--co-floor", "0.9"]].concat());
     assert!(!ok && err.contains("co_floor"), "{err}");
 }
 
