@@ -92,7 +92,7 @@ def top_by_score(s, rows, n):
     return rows[keep[order]], s[keep[order]]
 
 
-def numpy_round(fm, sm, labels, k, a_t, seed_min=3, co_conf=0.8, co_floor=0.3, cap_factor=20):
+def numpy_round(fm, sm, labels, k, a_t, seed_min=3, co_conf=0.8, co_floor=0.5, cap_factor=20):
     """The everyday round (every class in boundary mode) as a numpy user writes it."""
     classes = fm.shape[1]
     if not (np.isfinite(fm).all() and np.isfinite(sm).all()):

@@ -71,8 +71,8 @@ pub struct Args {
     /// human count of a labeled class.
     #[arg(long)]
     pub cap_factor: Option<u32>,
-    /// Floor of each class's pseudo-label threshold (default 0.3; DESIGN.md's 0.5 gives fewer,
-    /// more precise pseudo-labels); at most the 0.8 at which a candidate counts.
+    /// Floor of each class's pseudo-label threshold (default 0.5; lower gives more, less
+    /// precise pseudo-labels); at most the 0.8 at which a candidate counts.
     #[arg(long)]
     pub co_floor: Option<f32>,
 }

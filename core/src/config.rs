@@ -45,10 +45,10 @@ pub struct Config {
     /// Confidence at which a co-decision candidate counts toward its class's
     /// learning status (FlexMatch's tau), 0.8.
     pub co_confidence: f32,
-    /// Floor of the per-class acceptance threshold, 0.3 (DESIGN.md: 0.5). With many classes
-    /// every class's FlexMatch threshold sits at the floor, so the floor alone decides which
-    /// agreeing rows become pseudo-labels; 0.3 measured better on long-tail pools
-    /// (docs/method.md, session 8).
+    /// Floor of the per-class acceptance threshold, 0.5. With many classes every class's
+    /// FlexMatch threshold sits at the floor, so the floor alone decides which agreeing rows
+    /// become pseudo-labels (0.3 measured better on long-tail pools with a good FM prior and
+    /// worse with a weak one: docs/method.md, session 8).
     pub co_floor: f32,
     /// Pseudo-labels per class are capped at this factor times the smallest
     /// trusted human count among labeled classes, 20.
@@ -90,7 +90,7 @@ impl Config {
             k,
             seed_min: 3,
             co_confidence: 0.8,
-            co_floor: 0.3,
+            co_floor: 0.5,
             cap_factor: 20,
             pseudo_weight: 0.5,
             trust_threshold: 0.05,
