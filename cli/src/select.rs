@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use coselect_core::{Config, Reason};
 use coselect_cpu::npy::NpyFile;
 use coselect_cpu::output::{self, Format};
-use coselect_cpu::{run_round, Parallelism, Pool};
+use coselect_cpu::{decision_bias, run_round, Parallelism, Pool};
 
 /// Bytes buffered before a write of the output: the JSON of a k = 256 round
 /// with 2000 pseudo-labels (about 200 KB) in one or two writes instead of
@@ -75,6 +75,11 @@ pub struct Args {
     /// precise pseudo-labels); at most the 0.8 at which a candidate counts.
     #[arg(long)]
     pub co_floor: Option<f32>,
+    /// Also write the small model's decision bias for balanced accuracy at this strength (0.5
+    /// measured best): add it to a row's log-probabilities before the argmax when you deploy
+    /// the model (JSON `decision_bias`, CSV rows of kind `bias`). Needs --sm; one more pass.
+    #[arg(long, value_name = "TAU")]
+    pub decision_bias: Option<f32>,
 }
 
 /// Runs `coselect select`.
@@ -131,7 +136,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         chunk_rows: args.chunk_rows.max(1),
         em_cache_bytes: args.em_cache_mb.saturating_mul(1 << 20),
     };
-    let result = run_round(&pool, &config, parallelism)?;
+    if let Some(tau) = args.decision_bias {
+        if pool.sm().is_none() {
+            bail!("--decision-bias needs the small model's log-probabilities (--sm)");
+        }
+        if !(tau.is_finite() && tau >= 0.0) {
+            bail!("--decision-bias must be a finite number of at least 0, got {tau}");
+        }
+    }
+    let mut result = run_round(&pool, &config, parallelism)?;
+    if let (Some(tau), Some(sm)) = (args.decision_bias, pool.sm()) {
+        result.decision_bias = Some(decision_bias(sm, tau, parallelism)?);
+    }
     let input_bytes = pool.input_bytes();
     drop(pool);
     // The maps are unmapped on another thread while the output is written:

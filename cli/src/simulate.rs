@@ -102,6 +102,16 @@ pub struct Args {
     /// penalty, moved to the readout).
     #[arg(long, value_name = "W", default_value_t = coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT)]
     pub fm_prior_weight: f64,
+    /// Strength of ours' decision bias for balanced accuracy: the deployed small model predicts
+    /// `argmax log p(c|x) - TAU ln pi_c`, with `pi` its mean posterior over the pool (0: the plain
+    /// argmax; selection always reads the model's own posterior).
+    #[arg(long, value_name = "TAU", default_value_t = coselect_core::DEFAULT_LOGIT_ADJUSTMENT)]
+    pub logit_adjustment: f32,
+    /// The same decision bias for the baselines' small model (0, the default: the protocol's
+    /// plain argmax). Give it ours' `--logit-adjustment` to compare models that all decide that
+    /// way; stored baselines (`--baselines-from`) must have been run with the same value.
+    #[arg(long, value_name = "TAU", default_value_t = 0.0)]
+    pub baseline_logit_adjustment: f32,
     /// Compare with the baseline curves of an earlier run's results.json or summary.json
     /// instead of running them again (the same data, settings, seeds, small model and
     /// pseudo-labeler, or the run is refused); typically with `--strategies ours`.
@@ -179,7 +189,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         no_concepts: args.no_concepts,
         no_fm_weight_prior: args.no_fm_weight_prior,
         fm_prior_weight: args.fm_prior_weight,
+        logit_adjustment: args.logit_adjustment,
     };
+    cfg.learner_config.logit_adjustment = args.baseline_logit_adjustment;
     if args.pseudo_labeler == PseudoLabeler::Ours {
         cfg.labeler = coselect_sim::pseudo::NamedLabeler::ours();
     }
@@ -302,6 +314,11 @@ mod tests {
             coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT
         );
         assert_eq!(parse(&["--fm-prior-weight", "2.5"]).fm_prior_weight, 2.5);
+        assert_eq!(a.logit_adjustment, coselect_core::DEFAULT_LOGIT_ADJUSTMENT);
+        assert_eq!(parse(&["--logit-adjustment", "0"]).logit_adjustment, 0.0);
+        assert_eq!(a.baseline_logit_adjustment, 0.0);
+        let b = parse(&["--baseline-logit-adjustment", "0.5"]);
+        assert_eq!(b.baseline_logit_adjustment, 0.5);
         assert!(Wrap::try_parse_from(["simulate", "--merge", "3", "--long-tail", "10"]).is_err());
         assert!(Wrap::try_parse_from(["simulate", "--preset", "paper", "--merge", "3"]).is_err());
         let s = parse(&["--strategies", "random,margin"])

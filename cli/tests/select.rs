@@ -281,6 +281,65 @@ fn the_co_decision_floor_is_an_option() {
     assert!(!ok && err.contains("co_floor"), "{err}");
 }
 
+/// `--decision-bias` adds the small model's decision bias and changes nothing else: the same
+/// queries and pseudo-labels, a bias per class equal to `-tau ln` of the model's mean posterior
+/// over every row (labeled rows too), the same in CSV; it needs --sm and a valid strength.
+#[test]
+fn the_decision_bias_is_an_option() {
+    let f = Files::new();
+    let d = f.dir.path();
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let (ok, out, err) = coselect(d, &[&ROUND[..], extra].concat());
+        assert!(ok, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let plain = json(&[]);
+    assert!(plain.get("decision_bias").is_none());
+    let mut with = json(&["--decision-bias", "0.5"]);
+    let bias: Vec<f64> = with["decision_bias"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_f64().unwrap())
+        .collect();
+    assert_eq!(bias.len(), CLASSES);
+    let mut mean = vec![0.0f64; CLASSES];
+    for row in f.sm.chunks(CLASSES) {
+        for (m, &l) in mean.iter_mut().zip(row) {
+            *m += (l as f64).exp() / ROWS as f64;
+        }
+    }
+    for (b, m) in bias.iter().zip(&mean) {
+        assert!((b + 0.5 * m.ln()).abs() < 1e-5, "{bias:?} against {mean:?}");
+    }
+    with.as_object_mut().unwrap().remove("decision_bias");
+    assert_eq!(with, plain);
+    let (ok, csv, err) = coselect(
+        d,
+        &[&ROUND[..], &["--decision-bias", "0.5", "--format", "csv"]].concat(),
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("bias,")).collect();
+    assert_eq!(rows.len(), CLASSES);
+    for (c, (row, b)) in rows.iter().zip(&bias).enumerate() {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[..3], ["bias", "", &c.to_string()]);
+        assert_eq!(cells[3].parse::<f32>().unwrap(), *b as f32);
+    }
+    fails_with(
+        d,
+        &["--fm", "fm.npy", "--k", "3", "--decision-bias", "0.5"],
+        "--decision-bias needs the small model's log-probabilities (--sm)",
+    );
+    for (arg, shown) in [("--decision-bias=-1", "-1"), ("--decision-bias=inf", "inf")] {
+        fails_with(
+            d,
+            &[&ROUND[..], &[arg]].concat(),
+            &format!("--decision-bias must be a finite number of at least 0, got {shown}"),
+        );
+    }
+}
+
 #[test]
 fn file_and_option_errors() {
     let f = Files::new();

@@ -17,6 +17,9 @@
 //!    small model's boundary score otherwise); [`Selector`] keeps the best
 //!    `k` per class in bounded heaps, merges partial states exactly, and
 //!    `finish`es with water-filled quotas and a round-robin.
+//! 4. **Deployment.** The refit small model decides for balanced accuracy
+//!    with [`logit_adjustment`]: its log-probabilities plus a per-class bias
+//!    from its own class marginal on the pool (one [`PriorEm`] pass).
 //!
 //! Every structure has a const-generic capacity (`C` classes, `K` budget,
 //! `N` pseudo-labels per class) and lives wherever the caller puts it: on an
@@ -56,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod adjust;
 pub mod block;
 mod calibrate;
 mod codec;
@@ -70,6 +74,7 @@ mod select;
 mod topk;
 mod trust;
 
+pub use adjust::{logit_adjustment, DEFAULT_LOGIT_ADJUSTMENT};
 pub use calibrate::{fit_fusion, fit_temperature, CalibrationRows, Fusion};
 pub use codecide::{candidacy, candidacy_unchecked, flexmatch_thresholds, CoDecider, PseudoLabel};
 pub use config::{Config, CONFIG_VERSION, MAX_CLASSES};

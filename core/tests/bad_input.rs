@@ -1,8 +1,8 @@
 //! Each kind of bad input gives its own error, never a panic.
 
 use coselect_core::{
-    fit_temperature, judge_label, quota::water_fill, CalibrationRows, CoDecider, Config, Error,
-    Fusion, Pick, PriorEm, Scorer, Selector, CONFIG_VERSION,
+    fit_temperature, judge_label, logit_adjustment, quota::water_fill, CalibrationRows, CoDecider,
+    Config, Error, Fusion, Pick, PriorEm, Scorer, Selector, CONFIG_VERSION,
 };
 
 fn cfg(c: u32, k: u32) -> Config {
@@ -385,4 +385,47 @@ fn a_heap_holding_a_row_twice_does_not_decode() {
     let mut sel = Selector::<2, 3>::from_bytes(&bytes).unwrap();
     let mut out = [Pick::default(); 3];
     assert_eq!(sel.finish(&mut out), Ok(3));
+}
+
+#[test]
+fn logit_adjustment_refuses_what_has_no_finite_bias() {
+    let mut out = [0.0f32; 3];
+    let prior = [0.2, 0.3, 0.5];
+    for tau in [-0.1, f32::NAN, f32::INFINITY] {
+        assert_eq!(
+            logit_adjustment(&prior, tau, &mut out),
+            Err(Error::InvalidConfig {
+                field: "logit_adjustment"
+            })
+        );
+    }
+    assert_eq!(
+        logit_adjustment(&prior, 0.5, &mut out[..2]),
+        Err(Error::LengthMismatch {
+            expected: 3,
+            found: 2
+        })
+    );
+    assert_eq!(
+        logit_adjustment(&[1.0], 0.5, &mut out[..1]),
+        Err(Error::InvalidClassCount { classes: 1 })
+    );
+    assert_eq!(
+        logit_adjustment(&[0.2, -0.3, 0.5], 0.5, &mut out),
+        Err(Error::NegativeProbability { row: 0, col: 1 })
+    );
+    for bad in [0.0, f64::NAN, f64::INFINITY] {
+        assert_eq!(
+            logit_adjustment(&[0.2, 0.3, bad], 0.5, &mut out),
+            Err(Error::NonFinite { row: 0, col: 2 })
+        );
+    }
+    // Refused calls leave `out` as it was.
+    assert_eq!(out, [0.0; 3]);
+    logit_adjustment(&prior, 0.0, &mut out).unwrap();
+    assert!(out.iter().all(|b| b.to_bits() == 0), "{out:?}");
+    logit_adjustment(&prior, 1.0, &mut out).unwrap();
+    for (b, p) in out.iter().zip(prior) {
+        assert!((b + (p as f32).ln()).abs() < 1e-6);
+    }
 }

@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 
 mod calibration;
+mod decision;
 mod error;
 mod heaps;
 mod labels;
@@ -49,6 +50,7 @@ mod round;
 mod wire;
 
 pub use calibration::{Calibration, CALIBRATION_ROWS};
+pub use decision::decision_bias;
 pub use error::{BadValue, Error, NpyError, Result};
 pub use heaps::{BUDGET_TIERS, CAP_TIERS, MAX_CLASSES};
 pub use labels::Labels;

@@ -1,9 +1,11 @@
 //! The round's result as JSON or CSV.
 //!
 //! JSON carries everything (queries, pseudo-labels, the fitted calibration
-//! and prior, sizes). CSV is one table for spreadsheet and pandas users:
-//! `kind,index,class,score,why`, with `kind` = `query` or `pseudo` (the
-//! score of a pseudo-label is its confidence, its `why` is empty).
+//! and prior, sizes, and the decision bias when there is one). CSV is one
+//! table for spreadsheet and pandas users: `kind,index,class,score,why`, with
+//! `kind` = `query`, `pseudo` (the score of a pseudo-label is its
+//! confidence, its `why` is empty) or `bias` (one row per class: the
+//! decision bias as its score, no index, no why).
 
 use std::io::Write;
 
@@ -77,6 +79,8 @@ struct Document {
     em_iterations: u32,
     queries: Vec<Query>,
     pseudo_labels: Vec<Pseudo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision_bias: Option<Vec<f32>>,
 }
 
 /// Writes `result` in `format` to `w`.
@@ -125,6 +129,7 @@ pub fn write(result: &RoundResult, format: Format, mut w: impl Write) -> std::io
                         confidence: p.confidence,
                     })
                     .collect(),
+                decision_bias: result.decision_bias.clone(),
             };
             serde_json::to_writer_pretty(&mut w, &doc)?;
             writeln!(w)?;
@@ -137,6 +142,9 @@ pub fn write(result: &RoundResult, format: Format, mut w: impl Write) -> std::io
             }
             for p in &result.pseudo_labels {
                 writeln!(w, "pseudo,{},{},{},", p.index, p.class, p.confidence)?;
+            }
+            for (c, b) in result.decision_bias.iter().flatten().enumerate() {
+                writeln!(w, "bias,,{c},{b},")?;
             }
         }
     }

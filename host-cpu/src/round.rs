@@ -140,6 +140,10 @@ pub struct RoundResult {
     pub unlabeled: usize,
     /// Classes.
     pub classes: usize,
+    /// The small model's decision bias for balanced accuracy
+    /// ([`crate::decision_bias`]); `None` from [`run_round`], filled by a
+    /// caller that asks for it (`coselect select --decision-bias`).
+    pub decision_bias: Option<Vec<f32>>,
 }
 
 /// Runs one round over `pool` with `config` (its `classes` must match the
@@ -202,6 +206,7 @@ pub fn run_round(
             rows: pool.fm.rows(),
             unlabeled,
             classes: pool.fm.cols(),
+            decision_bias: None,
         })
     })
 }

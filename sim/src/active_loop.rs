@@ -284,7 +284,24 @@ pub fn run_one(
         human = Some(new_human);
 
         let test_lp = new_deployed.log_proba(&prep.test_x);
-        let pred: Vec<usize> = (0..test_lp.rows()).map(|i| test_lp.argmax_row(i)).collect();
+        let tau = lp_prior
+            .logit_adjustment
+            .unwrap_or(learner.logit_adjustment);
+        let pred: Vec<usize> = match tau {
+            t if t > 0.0 => {
+                let bias = crate::method::decision_bias(&lp, t)?;
+                let mut row = vec![0.0f32; c];
+                (0..test_lp.rows())
+                    .map(|i| {
+                        for ((r, &v), &b) in row.iter_mut().zip(test_lp.row(i)).zip(&bias) {
+                            *r = v + b;
+                        }
+                        coselect_core::math::argmax(&row)
+                    })
+                    .collect()
+            }
+            _ => (0..test_lp.rows()).map(|i| test_lp.argmax_row(i)).collect(),
+        };
         let s = score(&prep.test_labels, &pred, c);
         let mut per_class = vec![0usize; c];
         let mut noisy_collected = 0;

@@ -147,6 +147,12 @@ pub fn run_experiment(ds: &Dataset, cfg: &ExperimentConfig) -> Result<Results> {
         validate(ds, s)?;
     }
     cfg.options.validate()?;
+    let t = cfg.learner_config.logit_adjustment;
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(SimError::Config(format!(
+            "the baselines' logit adjustment must be a finite number of at least 0, got {t}"
+        )));
+    }
     let modes: Vec<LearnerMode> = match cfg.learner {
         LearnerChoice::Plain => vec![LearnerMode::Plain],
         LearnerChoice::Pseudo => vec![LearnerMode::Pseudo],

@@ -40,6 +40,13 @@ pub struct LearnerConfig {
     pub tol_cost: f64,
     /// L-BFGS history length.
     pub history: usize,
+    /// Strength `tau` of the decision bias for balanced accuracy
+    /// ([`crate::method::decision_bias`]) with which the small model of a strategy whose labeler
+    /// sets none predicts (every baseline, under both learners; ours' labeler sets its own,
+    /// [`crate::MethodOptions::logit_adjustment`]). 0, the protocol's plain argmax, by default;
+    /// runs written before the field existed read as 0, which they were.
+    #[serde(default)]
+    pub logit_adjustment: f32,
 }
 
 impl Default for LearnerConfig {
@@ -50,6 +57,7 @@ impl Default for LearnerConfig {
             tol_grad: 1e-5,
             tol_cost: 1e-9,
             history: 10,
+            logit_adjustment: 0.0,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! model, cross-fitting it for label trust, and handing rows to the core.
 
 use coselect_core::{
-    fit_fusion, fit_temperature, judge_label, math, CalibrationRows, CoDecider, Config, Fusion,
-    Pick, PriorEm, Scorer, Selector,
+    fit_fusion, fit_temperature, judge_label, logit_adjustment, math, CalibrationRows, CoDecider,
+    Config, Fusion, Pick, PriorEm, Scorer, Selector,
 };
 
 use crate::error::{Result, SimError};
@@ -153,6 +153,39 @@ pub fn co_decide(
         .iter()
         .map(|p| (p.index as usize, p.class as usize, p.confidence))
         .collect())
+}
+
+/// The deployed model's decision bias for balanced accuracy (`coselect_core::logit_adjustment`
+/// at strength `tau`): `-tau ln pi_c`, with `pi` the model's mean posterior over the pool
+/// `pool_log_probs` (N x C), taken as the first pass of the core's `PriorEm` on the posteriors.
+/// Add it to a row's log-probabilities before the argmax.
+///
+/// ```
+/// use coselect_sim::{method::decision_bias, Matrix};
+/// // The model sees three rows of class 0 for one of class 1.
+/// let p = [[0.9f32, 0.1], [0.8, 0.2], [0.9, 0.1], [0.2, 0.8]];
+/// let lp = Matrix::new(4, 2, p.map(|r| r.map(f32::ln)).concat());
+/// let b = decision_bias(&lp, 0.5)?;
+/// assert!(b[1] > b[0]);
+/// assert_eq!(decision_bias(&lp, 0.0)?, vec![0.0, 0.0]);
+/// # Ok::<(), coselect_sim::SimError>(())
+/// ```
+pub fn decision_bias(pool_log_probs: &Matrix, tau: f32) -> Result<Vec<f32>> {
+    let c = pool_log_probs.cols();
+    let cfg = core_config(c, 1)?;
+    let mut em: Box<PriorEm<MAX_CLASSES>> =
+        Box::new(PriorEm::new(&cfg).map_err(core_err("decision prior"))?);
+    let probs: Vec<f32> = pool_log_probs
+        .data()
+        .iter()
+        .map(|&v| math::exp(v))
+        .collect();
+    em.push_rows(0, &probs)
+        .map_err(core_err("decision prior"))?;
+    em.end_pass().map_err(core_err("decision prior"))?;
+    let mut bias = vec![0.0f32; c];
+    logit_adjustment(em.prior(), tau, &mut bias).map_err(core_err("decision bias"))?;
+    Ok(bias)
 }
 
 /// One round of query selection: EM prior on the fused posterior of the pool, the core's scorer

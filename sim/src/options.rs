@@ -11,13 +11,14 @@ fn default_fm_prior_weight() -> f64 {
     DEFAULT_FM_PRIOR_WEIGHT
 }
 
-/// Which parts of the method are switched off (all on by default), and the weight of the FM
-/// weight prior.
+/// Which parts of the method are switched off (all on by default), the weight of the FM
+/// weight prior and the strength of the deployed model's logit adjustment.
 ///
 /// ```
 /// let o = coselect_sim::MethodOptions { no_trust: true, ..Default::default() };
 /// assert!(o.no_trust && !o.no_pseudo);
 /// assert_eq!(o.fm_prior_weight, coselect_sim::options::DEFAULT_FM_PRIOR_WEIGHT);
+/// assert_eq!(o.logit_adjustment, coselect_core::DEFAULT_LOGIT_ADJUSTMENT);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MethodOptions {
@@ -50,6 +51,13 @@ pub struct MethodOptions {
     /// (made with weight 1) read as the default, 4: their commit tells them apart.
     #[serde(default = "default_fm_prior_weight")]
     pub fm_prior_weight: f64,
+    /// Strength `tau` of the deployed model's decision bias for balanced accuracy
+    /// ([`crate::LearnerPrior::logit_adjustment`], `coselect_core::logit_adjustment`): 0 is the
+    /// plain argmax, 1 the full correction by the model's class marginal on the pool. Must be
+    /// finite and at least 0. Results files written before the field existed were made without
+    /// the adjustment and read as 0.
+    #[serde(default)]
+    pub logit_adjustment: f32,
 }
 
 impl Default for MethodOptions {
@@ -64,6 +72,7 @@ impl Default for MethodOptions {
             no_concepts: false,
             no_fm_weight_prior: false,
             fm_prior_weight: DEFAULT_FM_PRIOR_WEIGHT,
+            logit_adjustment: coselect_core::DEFAULT_LOGIT_ADJUSTMENT,
         }
     }
 }
@@ -78,6 +87,8 @@ impl MethodOptions {
     /// assert_eq!(coselect_sim::MethodOptions::default().tag(), "full");
     /// let w = coselect_sim::MethodOptions { fm_prior_weight: 1.0, ..Default::default() };
     /// assert_eq!(w.tag(), "fm-prior-weight=1");
+    /// let t = coselect_sim::MethodOptions { logit_adjustment: 0.0, ..Default::default() };
+    /// assert_eq!(t.tag(), "logit-adjustment=0");
     /// ```
     pub fn tag(&self) -> String {
         let mut parts: Vec<String> = [
@@ -96,6 +107,9 @@ impl MethodOptions {
         if self.fm_prior_weight != DEFAULT_FM_PRIOR_WEIGHT {
             parts.push(format!("fm-prior-weight={}", self.fm_prior_weight));
         }
+        if self.logit_adjustment != coselect_core::DEFAULT_LOGIT_ADJUSTMENT {
+            parts.push(format!("logit-adjustment={}", self.logit_adjustment));
+        }
         if parts.is_empty() {
             "full".into()
         } else {
@@ -103,11 +117,13 @@ impl MethodOptions {
         }
     }
 
-    /// Checks the numeric option: a prior weight that is not positive and finite is a
-    /// configuration error, before any run starts.
+    /// Checks the numeric options: a prior weight that is not positive and finite, or a logit
+    /// adjustment that is negative or not finite, is a configuration error before any run starts.
     ///
     /// ```
     /// let bad = coselect_sim::MethodOptions { fm_prior_weight: 0.0, ..Default::default() };
+    /// assert!(bad.validate().is_err());
+    /// let bad = coselect_sim::MethodOptions { logit_adjustment: -0.5, ..Default::default() };
     /// assert!(bad.validate().is_err());
     /// assert!(coselect_sim::MethodOptions::default().validate().is_ok());
     /// ```
@@ -116,6 +132,12 @@ impl MethodOptions {
         if !(w.is_finite() && w > 0.0) {
             return Err(crate::SimError::Config(format!(
                 "the FM prior weight must be a positive finite number, got {w}"
+            )));
+        }
+        let t = self.logit_adjustment;
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(crate::SimError::Config(format!(
+                "the logit adjustment must be a finite number of at least 0, got {t}"
             )));
         }
         Ok(())

@@ -100,6 +100,12 @@ pub struct LearnerPrior {
     pub human: ModelPrior,
     /// For the deployed model.
     pub deployed: ModelPrior,
+    /// Strength `tau` of the deployed model's decision bias for balanced accuracy
+    /// ([`crate::method::decision_bias`]): evaluation predicts `argmax_c log p(c | x) - tau ln
+    /// pi_c` with `pi` the model's mean posterior over the pool; 0 is the plain argmax. `None`
+    /// (the default) leaves it to the run's [`crate::LearnerConfig::logit_adjustment`]. Only the
+    /// decision changes: selection and the labeler read the model's own log-probabilities.
+    pub logit_adjustment: Option<f32>,
 }
 
 /// Produces label-trust decisions and co-decided pseudo-labels each round.

@@ -123,8 +123,14 @@ impl PseudoLabeler for CoreLabeler {
         ctx: &LabelerContext<'_>,
         suspects: &[usize],
     ) -> Result<LearnerPrior> {
+        // The decision bias needs neither the FM nor labels: every ablation keeps it unless it
+        // is set to 0 itself.
+        let logit_adjustment = Some(self.options.logit_adjustment);
         if self.options.no_prior {
-            return Ok(LearnerPrior::default());
+            return Ok(LearnerPrior {
+                logit_adjustment,
+                ..LearnerPrior::default()
+            });
         }
         // Concepts change the model only where a class is several of them; with one concept
         // per class the plain model is the same model.
@@ -136,6 +142,7 @@ impl PseudoLabeler for CoreLabeler {
                 weight: self.options.fm_prior_weight,
                 concepts,
             },
+            logit_adjustment,
         };
         if self.options.no_fm_weight_prior {
             return Ok(prior);
