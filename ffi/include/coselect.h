@@ -447,6 +447,36 @@ enum coselect_status coselect_select(const struct coselect_config *cfg,
                                      uintptr_t *n_pseudo,
                                      struct coselect_calibration *calibration_out);
 
+// The small model's decision bias for balanced accuracy: writes
+// `-tau ln pi_c` for each of the `n` classes into `out`, with `pi` the
+// model's mean posterior over `sm` (every pool row's log-probabilities,
+// labeled rows too). Add `out[c]` to a row's log-probabilities and take
+// the argmax when deploying the model; 0.5 is the strength measured best
+// (docs/select.md, `--decision-bias`). `threads` 0 uses every core; the
+// result is the same for any count. A `tau` that is negative or not finite
+// is `COSELECT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `sm` is NULL or valid for the extent its shape claims; `out` is NULL or
+// writable for `n` floats.
+//
+// ```
+// use coselect_ffi::*;
+// let lp: Vec<f32> = [0.9f32, 0.1, 0.8, 0.2, 0.3, 0.7].iter().map(|p| p.ln()).collect();
+// let sm = coselect_matrix { data: lp.as_ptr(), rows: 3, cols: 2, row_stride: 0 };
+// let mut bias = [0.0f32; 2];
+// let st = unsafe { coselect_decision_bias(&sm, 0.5, 1, bias.as_mut_ptr(), 2) };
+// assert_eq!(st, coselect_status::CoselectOk);
+// assert!(bias[1] > bias[0]);
+// let st = unsafe { coselect_decision_bias(&sm, -1.0, 1, bias.as_mut_ptr(), 2) };
+// assert_eq!(st, coselect_status::CoselectInvalidArgument);
+// ```
+enum coselect_status coselect_decision_bias(const struct coselect_matrix *sm,
+                                            float tau,
+                                            uint32_t threads,
+                                            float *out,
+                                            uintptr_t n);
+
 // Creates a selector under a plan: the config, the trusted human label
 // count of each of `classes` classes, the calibration (`has_fusion` 1 when
 // rows will carry small-model log-probabilities) and `log_prior`, the log

@@ -65,8 +65,8 @@ pub use prior::{
     coselect_prior_to_bytes,
 };
 pub use round::{
-    coselect_abi_version, coselect_config_init, coselect_fit_calibration, coselect_judge_labels,
-    coselect_select, coselect_version, COSELECT_ABI_VERSION,
+    coselect_abi_version, coselect_config_init, coselect_decision_bias, coselect_fit_calibration,
+    coselect_judge_labels, coselect_select, coselect_version, COSELECT_ABI_VERSION,
 };
 pub use selector::{
     coselect_selector, coselect_selector_finish, coselect_selector_free,

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use coselect_core::{judge_label, Config};
-use coselect_cpu::{run_round, Labels, Pool};
+use coselect_cpu::{decision_bias, run_round, Labels, Pool};
 
 use crate::coselect_status;
 use crate::status::{guard, Failure};
@@ -237,6 +237,53 @@ pub unsafe extern "C" fn coselect_select(
         let a = unsafe { fill("picks", &r.queries, picks, picks_cap, n_picks) };
         let b = unsafe { fill("pseudo", &r.pseudo_labels, pseudo, pseudo_cap, n_pseudo) };
         a.and(b)
+    })
+}
+
+/// The small model's decision bias for balanced accuracy: writes
+/// `-tau ln pi_c` for each of the `n` classes into `out`, with `pi` the
+/// model's mean posterior over `sm` (every pool row's log-probabilities,
+/// labeled rows too). Add `out[c]` to a row's log-probabilities and take
+/// the argmax when deploying the model; 0.5 is the strength measured best
+/// (docs/select.md, `--decision-bias`). `threads` 0 uses every core; the
+/// result is the same for any count. A `tau` that is negative or not finite
+/// is `COSELECT_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `sm` is NULL or valid for the extent its shape claims; `out` is NULL or
+/// writable for `n` floats.
+///
+/// ```
+/// use coselect_ffi::*;
+/// let lp: Vec<f32> = [0.9f32, 0.1, 0.8, 0.2, 0.3, 0.7].iter().map(|p| p.ln()).collect();
+/// let sm = coselect_matrix { data: lp.as_ptr(), rows: 3, cols: 2, row_stride: 0 };
+/// let mut bias = [0.0f32; 2];
+/// let st = unsafe { coselect_decision_bias(&sm, 0.5, 1, bias.as_mut_ptr(), 2) };
+/// assert_eq!(st, coselect_status::CoselectOk);
+/// assert!(bias[1] > bias[0]);
+/// let st = unsafe { coselect_decision_bias(&sm, -1.0, 1, bias.as_mut_ptr(), 2) };
+/// assert_eq!(st, coselect_status::CoselectInvalidArgument);
+/// ```
+#[no_mangle]
+pub unsafe extern "C" fn coselect_decision_bias(
+    sm: *const coselect_matrix,
+    tau: f32,
+    threads: u32,
+    out: *mut f32,
+    n: usize,
+) -> coselect_status {
+    guard(|| {
+        let sm = unsafe { required_matrix("sm", sm) }?;
+        if n != sm.cols() {
+            return Err(Failure::new(
+                coselect_status::CoselectShapeMismatch,
+                format!("out holds {n} floats, sm has {} classes", sm.cols()),
+            ));
+        }
+        unsafe { array("out", out as *const f32, n) }?;
+        let bias = decision_bias(&sm, tau, crate::types::parallelism(threads))?;
+        unsafe { std::ptr::copy_nonoverlapping(bias.as_ptr(), out, n) };
+        Ok(())
     })
 }
 

@@ -40,6 +40,7 @@ __all__ = [
     "select",
     "fit_calibration",
     "judge_labels",
+    "decision_bias",
     "version",
 ]
 
@@ -251,6 +252,21 @@ def judge_labels(fm, oos_sm, labels, calibration: Calibration, *, cfg=None) -> n
     for i in range(lab.shape[0]):
         res[i] = (bool(out[i].suspect), out[i].label_probability, out[i].agreed_class)
     return res
+
+
+def decision_bias(sm, tau=0.5, *, threads=0) -> np.ndarray:
+    """The per-class bias with which the small model should decide for
+    balanced accuracy: ``np.argmax(sm + bias, axis=1)``. `sm` holds the
+    model's log-probabilities on every row of the pool (labeled rows too);
+    the bias is ``-tau * log(pi)``, `pi` the model's mean posterior over
+    them (0.5: the strength ``coselect simulate`` measured best)."""
+    sm_m, sm_keep = _matrix("sm", sm)
+    out = np.zeros(sm_m.cols, dtype=np.float32)
+    _check(lib.coselect_decision_bias(
+        ctypes.byref(sm_m), float(tau), int(threads), _ptr(out, ctypes.c_float), out.shape[0],
+    ))
+    del sm_keep
+    return out
 
 
 class Selector:

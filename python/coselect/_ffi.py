@@ -125,6 +125,7 @@ _SIGNATURES = {
             _P(Calibration),
         ],
     ),
+    "coselect_decision_bias": (_S, [_P(Matrix), c_float, c_uint32, _P(c_float), c_size_t]),
     "coselect_selector_new": (
         _S,
         [_P(Config), _P(c_uint32), c_size_t, _P(Calibration), _P(c_float), _P(c_void_p)],

@@ -210,3 +210,28 @@ def test_cuda_entry_point_without_a_gpu_raises_unavailable():
     with pytest.raises(TypeError):
         coselect.cuda_select(np.zeros((3, 4), np.float32), cfg=cfg, counts=[0] * 4,
                              calibration=coselect.Calibration(1.0, None))
+
+
+def test_decision_bias_is_the_tempered_log_of_the_pool_marginal():
+    fm, sm, labels = imbalanced_pool(rows=2000)
+    bias = coselect.decision_bias(sm, 0.5)
+    marginal = np.exp(sm.astype(np.float64)).mean(axis=0)
+    assert bias.dtype == np.float32 and bias.shape == (6,)
+    np.testing.assert_allclose(bias, -0.5 * np.log(marginal), atol=1e-5)
+    # The class the pool has least of gets the largest push.
+    assert np.argmax(bias) == np.argmin(marginal)
+    # Any thread count, the same bits; a strided view reads like its copy.
+    assert np.array_equal(coselect.decision_bias(sm, 0.5, threads=1), bias)
+    wide = np.zeros((2000, 12), dtype=np.float32)
+    wide[:, ::2] = sm
+    assert np.array_equal(coselect.decision_bias(wide[:, ::2], 0.5), bias)
+    assert np.all(coselect.decision_bias(sm, 0.0) == 0.0)
+    with pytest.raises(CoselectError, match="COSELECT_INVALID_ARGUMENT"):
+        coselect.decision_bias(sm, -1.0)
+    with pytest.raises(CoselectError, match="COSELECT_NOT_NORMALIZED"):
+        coselect.decision_bias(fm)
+    bad = sm.copy()
+    bad[17, 3] = np.nan
+    with pytest.raises(CoselectError) as e:
+        coselect.decision_bias(bad)
+    assert e.value.name == "COSELECT_NON_FINITE" and "row 17, col 3" in str(e.value)
