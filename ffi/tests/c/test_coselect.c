@@ -217,6 +217,32 @@ int main(void) {
   for (size_t i = 0; i < sn && i < n; i++) TRUE(spicks[i].index == picks[i].index);
   coselect_selector_free(d);
 
+  /* The decision bias: -0.5 ln of the model's mean posterior over the pool;
+   * the same for any thread count; bad strength, shape, NULL and NaN refused. */
+  {
+    coselect_matrix S = {sm, ROWS, C, 0};
+    float bias[C], bias1[C];
+    double mean[C] = {0.0, 0.0, 0.0};
+    for (int i = 0; i < ROWS; i++)
+      for (int c = 0; c < C; c++) mean[c] += exp((double)sm[i * C + c]) / ROWS;
+    EXPECT(coselect_decision_bias(&S, 0.5f, 0, bias, C), COSELECT_OK);
+    EXPECT(coselect_decision_bias(&S, 0.5f, 1, bias1, C), COSELECT_OK);
+    for (int c = 0; c < C; c++) {
+      TRUE(fabs(bias[c] + 0.5 * log(mean[c])) < 1e-5);
+      TRUE(bias[c] == bias1[c]);
+    }
+    EXPECT(coselect_decision_bias(&S, -1.0f, 1, bias, C), COSELECT_INVALID_ARGUMENT);
+    EXPECT(coselect_decision_bias(&S, 0.5f, 1, bias, C - 1), COSELECT_SHAPE_MISMATCH);
+    EXPECT(coselect_decision_bias(&S, 0.5f, 1, NULL, C), COSELECT_NULL_POINTER);
+    EXPECT(coselect_decision_bias(NULL, 0.5f, 1, bias, C), COSELECT_NULL_POINTER);
+    float nan_sm[ROWS * C];
+    memcpy(nan_sm, sm, sizeof sm);
+    nan_sm[5 * C + 1] = NAN;
+    coselect_matrix NS = {nan_sm, ROWS, C, 0};
+    EXPECT(coselect_decision_bias(&NS, 0.5f, 1, bias, C), COSELECT_NON_FINITE);
+    TRUE(strstr(coselect_last_error(), "row 5, col 1") != NULL);
+  }
+
   /* Every error status. */
   float log_prior[C] = {-1.0986123f, -1.0986123f, -1.0986123f};
   EXPECT(coselect_config_init(NULL, 3, 4), COSELECT_NULL_POINTER);
