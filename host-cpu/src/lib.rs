@@ -52,7 +52,7 @@ mod wire;
 pub use calibration::{Calibration, CALIBRATION_ROWS};
 pub use decision::decision_bias;
 pub use error::{BadValue, Error, NpyError, Result};
-pub use heaps::{BUDGET_TIERS, CAP_TIERS, MAX_CLASSES};
+pub use heaps::{MAX_BUDGET, MAX_CLASSES};
 pub use labels::Labels;
 pub use matrix::Matrix;
 pub use parallel::Parallelism;

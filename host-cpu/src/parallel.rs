@@ -54,8 +54,8 @@ pub(crate) struct Workers {
 }
 
 /// Worker stacks hold fixed-capacity core structures built by value before
-/// they are boxed (up to a few MB for the largest tiers), so they get more
-/// than the default 2 MB.
+/// they are boxed (an EM state and a scorer for up to 4096 classes), so they
+/// get more than the default 2 MB.
 const STACK_BYTES: usize = 64 << 20;
 
 impl Workers {

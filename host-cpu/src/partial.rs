@@ -16,31 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
-use crate::heaps::{best_of, tier, BUDGET_TIERS};
+use crate::heaps::check_budget;
 use crate::plan::{check_batch, RoundPlan};
 use crate::round::{PartialState, Rows, ScoringPass};
 use crate::Matrix;
 
 /// Version of [`PartialRound::to_bytes`]' format.
 pub const PARTIAL_VERSION: u16 = 1;
-
-/// The best `k` per class under one tier of capacities.
-enum Tiered {
-    K256(Box<PartialState<256>>),
-    K4096(Box<PartialState<4096>>),
-    K16384(Box<PartialState<16_384>>),
-}
-
-/// Runs `$body` with `$s` bound to the state of whichever tier it is.
-macro_rules! with_state {
-    ($t:expr, $s:ident => $body:expr) => {
-        match $t {
-            Tiered::K256($s) => $body,
-            Tiered::K4096($s) => $body,
-            Tiered::K16384($s) => $body,
-        }
-    };
-}
 
 /// The selection a round has made so far over the rows pushed into it.
 ///
@@ -65,7 +47,7 @@ macro_rules! with_state {
 /// ```
 pub struct PartialRound {
     plan: RoundPlan,
-    state: Tiered,
+    state: Box<PartialState>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -113,15 +95,10 @@ fn check_list(list: &[(f32, u64)], limit: usize, lo: f32, hi: f32) -> Result<()>
 impl PartialRound {
     /// An empty state under `plan`.
     pub fn new(plan: &RoundPlan) -> Result<PartialRound> {
-        let k = plan.config.k as usize;
-        let state = match tier(&BUDGET_TIERS, k, "the budget k")? {
-            256 => Tiered::K256(Box::new(PartialState::new(plan)?)),
-            4096 => Tiered::K4096(Box::new(PartialState::new(plan)?)),
-            _ => Tiered::K16384(Box::new(PartialState::new(plan)?)),
-        };
+        check_budget(plan.config.k as usize)?;
         Ok(PartialRound {
             plan: plan.clone(),
-            state,
+            state: Box::new(PartialState::new(plan)?),
         })
     }
 
@@ -132,7 +109,7 @@ impl PartialRound {
 
     /// Rows pushed so far (over every merged state).
     pub fn rows(&self) -> u64 {
-        with_state!(&self.state, s => s.heaps.pushed())
+        self.state.heaps.pushed()
     }
 
     /// Scores a batch of unlabeled rows: FM scores, the small model's
@@ -154,7 +131,7 @@ impl PartialRound {
         let mut pass = ScoringPass::new(&self.plan, fm, sm, Rows::Ids(ids))?;
         pass.validate = false;
         let mut block = crate::round::Block::new(classes);
-        with_state!(&mut self.state, s => pass.score_rows(s, &mut block, 0..fm.rows()))
+        pass.score_rows(&mut self.state, &mut block, 0..fm.rows())
     }
 
     /// Adds the rows of `other`, a state under the same plan. Shards must
@@ -174,12 +151,7 @@ impl PartialRound {
         if !same {
             return Err(Error::core("merge")(coselect_core::Error::StateMismatch));
         }
-        match (&mut self.state, &other.state) {
-            (Tiered::K256(a), Tiered::K256(b)) => a.merge(b),
-            (Tiered::K4096(a), Tiered::K4096(b)) => a.merge(b),
-            (Tiered::K16384(a), Tiered::K16384(b)) => a.merge(b),
-            _ => return Err(Error::core("merge")(coselect_core::Error::StateMismatch)),
-        }
+        self.state.merge(&other.state);
         Ok(())
     }
 
@@ -188,7 +160,7 @@ impl PartialRound {
     /// [`crate::run_round`].
     pub fn finish(self) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
         let plan = self.plan;
-        with_state!(self.state, s => s.finish(&plan))
+        self.state.finish(&plan)
     }
 
     /// The state as postcard bytes, version first: the plan, then the kept
@@ -201,19 +173,18 @@ impl PartialRound {
             .to_bytes(&mut cfg)
             .map(|b| b.to_vec())
             .expect("a config fits 96 bytes");
-        let list = |l: &[Entry]| l.iter().map(|e| (e.score, e.index)).collect::<Vec<_>>();
-        // A growing list may hold up to twice its cap between selections;
-        // only the best `cap` can matter, and a decoder accepts no more.
-        let cap = p.pseudo_cap();
-        let (pushed, heaps, co) = with_state!(&self.state, s => (
-            s.heaps.pushed(),
-            s.heaps.lists().map(list).collect(),
-            s.co.as_ref().map(|c| WireCo {
-                sigma: c.sigma.clone(),
-                unlabeled: c.unlabeled,
-                kept: c.kept.iter().map(|k| list(&best_of(k.entries(), cap))).collect(),
-            }),
-        ));
+        // A list may hold up to twice its limit between selections; only
+        // the best `limit` can matter, and a decoder accepts no more. They
+        // are written best first, so the bytes do not depend on the order
+        // the rows were pushed in.
+        let list = |l: Vec<Entry>| l.iter().map(|e| (e.score, e.index)).collect::<Vec<_>>();
+        let s = &self.state;
+        let (pushed, heaps) = (s.heaps.pushed(), s.heaps.lists().map(list).collect());
+        let co = s.co.as_ref().map(|c| WireCo {
+            sigma: c.sigma.clone(),
+            unlabeled: c.unlabeled,
+            kept: c.kept.iter().map(|k| list(k.best())).collect(),
+        });
         let wire = Wire {
             version: PARTIAL_VERSION,
             config,
@@ -286,7 +257,8 @@ impl PartialRound {
             (None, false) => None,
             _ => return Err(corrupt()),
         };
-        with_state!(&mut out.state, s => {
+        {
+            let s = &mut out.state;
             s.heaps.restore(heaps.iter().map(|l| &l[..]), w.pushed);
             if let (Some(dst), Some(src)) = (s.co.as_mut(), co) {
                 dst.sigma = src.sigma;
@@ -297,7 +269,7 @@ impl PartialRound {
                     }
                 }
             }
-        });
+        }
         Ok(out)
     }
 }

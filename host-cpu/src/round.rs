@@ -23,7 +23,7 @@ use coselect_core::{flexmatch_thresholds, Config, Entry, Pick, PseudoLabel, Reas
 
 use crate::calibration::Calibration;
 use crate::error::{Error, Result};
-use crate::heaps::{tier, top_list, ClassHeaps, TopList, BUDGET_TIERS, MAX_CLASSES};
+use crate::heaps::{check_budget, BestList, ClassHeaps, MAX_CLASSES};
 use crate::parallel::{Parallelism, Workers};
 use crate::plan::RoundPlan;
 use crate::prior::PriorEstimate;
@@ -181,7 +181,7 @@ pub fn run_round(
         };
         return Err(Error::core("selection")(e));
     }
-    let k_tier = tier(&BUDGET_TIERS, config.k as usize, "the budget k")?;
+    check_budget(config.k as usize)?;
     let workers = Workers::new(parallelism)?;
     // On a worker thread: the core structures are built by value before
     // they are boxed, and worker stacks are sized for that.
@@ -193,11 +193,7 @@ pub fn run_round(
             validate: plan.prior.is_none(),
             ..pass
         };
-        let (queries, pseudo_labels) = match k_tier {
-            256 => pass.run::<256>(&workers)?,
-            4096 => pass.run::<4096>(&workers)?,
-            _ => pass.run::<16_384>(&workers)?,
-        };
+        let (queries, pseudo_labels) = pass.run(&workers)?;
         Ok(RoundResult {
             queries,
             pseudo_labels,
@@ -254,11 +250,11 @@ pub(crate) struct ScoringPass<'p, 'a> {
 }
 
 /// A worker's co-decision state: what [`coselect_core::CoDecider`] keeps,
-/// with boxed per-class lists so any cap fits.
+/// in lists that grow, so any cap fits.
 pub(crate) struct CoState {
     pub(crate) sigma: Vec<u64>,
     pub(crate) unlabeled: u64,
-    pub(crate) kept: Vec<Box<dyn TopList>>,
+    pub(crate) kept: Vec<BestList>,
     /// Per class, a score below which no entry can enter `kept[c]`: its
     /// worst kept score once full, `-inf` before (and after a restore or a
     /// merge, which only makes it lower than it could be). Most candidates
@@ -287,7 +283,7 @@ impl CoState {
         Ok(CoState {
             sigma: vec![0; classes],
             unlabeled: 0,
-            kept: (0..classes).map(|_| top_list(cap)).collect::<Result<_>>()?,
+            kept: (0..classes).map(|_| BestList::new(cap)).collect(),
             floor: vec![f32::NEG_INFINITY; classes],
             below_conf: classes,
             pending: Pending {
@@ -402,11 +398,9 @@ impl CoState {
             live &= live - 1;
             let (c, conf) = (class[j] as usize, conf[j]);
             self.sigma[c] += (conf >= co_conf) as u64;
-            if conf >= self.floor[c] {
-                let kept = &mut self.kept[c];
-                kept.offer(Entry::new(conf, index[j]));
+            if conf >= self.floor[c] && self.kept[c].offer(Entry::new(conf, index[j])) {
                 let was_below = self.floor[c] < co_conf;
-                self.floor[c] = kept.floor();
+                self.floor[c] = self.kept[c].floor();
                 self.below_conf -= (was_below && self.floor[c] >= co_conf) as usize;
             }
         }
@@ -414,15 +408,15 @@ impl CoState {
 }
 
 /// The mergeable state of a scoring pass over some of the pool's rows: the
-/// best `k` per class (`K` the tier of `k`) and the co-decision candidates.
+/// best `k` per class and the co-decision candidates.
 /// Between calls of [`ScoringPass::score_rows`] nothing is pending, so a
 /// state can be merged, serialised or finished at any time.
-pub(crate) struct PartialState<const K: usize> {
-    pub(crate) heaps: ClassHeaps<K>,
+pub(crate) struct PartialState {
+    pub(crate) heaps: ClassHeaps,
     pub(crate) co: Option<CoState>,
 }
 
-impl<const K: usize> PartialState<K> {
+impl PartialState {
     pub(crate) fn new(plan: &RoundPlan) -> Result<Self> {
         let classes = plan.classes();
         let co = match plan.codecides() {
@@ -430,7 +424,7 @@ impl<const K: usize> PartialState<K> {
             false => None,
         };
         Ok(PartialState {
-            heaps: ClassHeaps::<K>::new(classes, plan.config.k as usize)?,
+            heaps: ClassHeaps::new(classes, plan.config.k as usize)?,
             co,
         })
     }
@@ -531,9 +525,9 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
         })
     }
 
-    fn run<const K: usize>(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
+    fn run(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
         let classes = self.fm.cols();
-        let init = || Ok((PartialState::<K>::new(self.plan)?, Block::new(classes)));
+        let init = || Ok((PartialState::new(self.plan)?, Block::new(classes)));
         let states = workers.pass(self.fm.rows(), init, |(st, block), range| {
             self.score_rows(st, block, range)
         })?;
@@ -558,9 +552,9 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
     /// copy; lane by lane they do the same operations in the same order, so
     /// both copies select the same rows bit for bit (no fused multiply-add
     /// is ever asked for, and LLVM does not contract without fast-math).
-    pub(crate) fn score_rows<const K: usize>(
+    pub(crate) fn score_rows(
         &self,
-        st: &mut PartialState<K>,
+        st: &mut PartialState,
         block: &mut Block,
         range: std::ops::Range<usize>,
     ) -> Result<()> {
@@ -580,9 +574,9 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     #[allow(unsafe_code)] // a target-feature function is unsafe to call
-    unsafe fn score_rows_avx2<const K: usize>(
+    unsafe fn score_rows_avx2(
         &self,
-        st: &mut PartialState<K>,
+        st: &mut PartialState,
         block: &mut Block,
         range: std::ops::Range<usize>,
     ) -> Result<()> {
@@ -593,9 +587,9 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
     /// `avx2` is true in the AVX2 copy (its block copy then uses AVX2
     /// shuffles, which only that copy may call).
     #[inline(always)]
-    fn score_rows_inline<const K: usize>(
+    fn score_rows_inline(
         &self,
-        st: &mut PartialState<K>,
+        st: &mut PartialState,
         block: &mut Block,
         range: std::ops::Range<usize>,
         avx2: bool,
@@ -660,7 +654,7 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
     /// Validates, scores, selects and co-decides the rows of the block,
     /// then empties it. Lanes past `len` hold stale rows and are ignored.
     #[inline(always)]
-    fn score_block<const K: usize>(&self, st: &mut PartialState<K>, b: &mut Block) -> Result<()> {
+    fn score_block(&self, st: &mut PartialState, b: &mut Block) -> Result<()> {
         let (co_conf, co_floor) = (self.plan.config.co_confidence, self.plan.config.co_floor);
         let temperature = self.plan.calibration.temperature;
         let n = b.len;
@@ -840,7 +834,7 @@ mod tests {
             let rows_of = Rows::Pool(&pool.labels);
             let pass = ScoringPass::new(&plan, &pool.fm, pool.sm.as_ref(), rows_of).unwrap();
             let run = |wide: bool| {
-                let mut st = PartialState::<256>::new(&plan).unwrap();
+                let mut st = PartialState::new(&plan).unwrap();
                 let mut block = Block::new(classes);
                 for start in (0..rows).step_by(300) {
                     let range = start..(start + 300).min(rows);
