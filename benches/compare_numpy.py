@@ -4,6 +4,7 @@
 Setup (once):
     python3 -m pip install numpy
     CARGO_TARGET_DIR=target cargo build --release -p coselect
+    CARGO_TARGET_DIR=target cargo build --release -p coselect-cpu --example map_floor
 
 Run:
     python3 benches/compare_numpy.py [--rows 1000000] [--classes 10] [--k 256] [--threads 2]
@@ -27,6 +28,12 @@ What it does, in one run:
    1 and on 2 threads (numpy releases the GIL in reductions); the higher is
    the memory-speed floor. Prints coselect's input throughput as a fraction
    of it.
+5. Times the floor of the job's shape, when the `map_floor` example is built:
+   a fresh process that maps fm.npy and sm.npy, reads every byte once on the
+   same number of threads and exits (no validation, scoring or output), best
+   of --repeat. Prints its time, its fraction of the floor above, and
+   coselect's time as a multiple of it: what reading the input through mmap
+   in a new process costs on this machine, which no selection can beat.
 
 The numpy version takes the FM temperature a_t from coselect's output: it is
 fitted on the 10 x C labeled rows (microseconds), not on the pool, so it is not
@@ -167,6 +174,13 @@ def run_coselect(binary, d, k, threads):
         return json.load(f), secs
 
 
+def map_floor(binary, d, threads):
+    cmd = [binary, str(threads), os.path.join(d, "fm.npy"), os.path.join(d, "sm.npy")]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
 def bandwidth_probe(gib=1.0, repeat=5):
     a = np.ones(int(gib * (1 << 30)) // 4, dtype=np.float32)
     halves = np.array_split(a, 2)
@@ -191,6 +205,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--bin", default=os.path.join(here, "..", "target", "release", "coselect"))
+    ap.add_argument("--floor-bin", default=os.path.join(here, "..", "target", "release", "examples", "map_floor"))
     args = ap.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; numpy {np.__version__}")
@@ -216,6 +231,9 @@ def main():
         print(f"pseudo-labels: coselect {len(rust_p)}, numpy {len(np_p)}, in both {inter}")
 
         rust_t = min(run_coselect(args.bin, d, args.k, args.threads)[1] for _ in range(args.repeat))
+        floor_t = None
+        if os.path.exists(args.floor_bin):
+            floor_t = min(map_floor(args.floor_bin, d, args.threads) for _ in range(args.repeat))
         np_t = float("inf")
         np_compute = float("inf")
         for _ in range(args.repeat):
@@ -238,6 +256,13 @@ def main():
     print(f"ratio numpy / coselect: {np_t / rust_t:.2f}x (compute-only numpy: {np_compute / rust_t:.2f}x)")
     print(f"read bandwidth (numpy sum of 1 GiB): 1 thread {bw1:.1f} GB/s, 2 threads {bw2:.1f} GB/s")
     print(f"coselect at {rust_gbs / floor:.3f} of the memory-speed floor ({floor:.1f} GB/s)")
+    if floor_t is None:
+        print(f"mapped-read floor: skipped ({args.floor_bin} not built; see Setup)")
+    else:
+        floor_gbs = input_bytes / floor_t / 1e9
+        print(f"mapped-read floor (a process that maps fm.npy + sm.npy, reads them on {args.threads} threads, exits): "
+              f"{floor_t * 1e3:.1f} ms ({floor_gbs:.2f} GB/s, {floor_gbs / floor:.3f} of the memory-speed floor); "
+              f"coselect takes {rust_t / floor_t:.2f}x that")
 
 
 if __name__ == "__main__":

@@ -159,16 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .spawn(move || drop((fm_file, sm_file)))
         .ok();
     match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            output::write(
-                &result,
-                format,
-                std::io::BufWriter::with_capacity(OUT_BUF, file),
-            )
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        Some(path) => write_over(path, |w| output::write(&result, format, w))?,
         // Standard output is line-buffered: one write per line of JSON
         // without a buffer of its own.
         None => output::write(
@@ -200,4 +191,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// Writes `path` in place: opened without truncating, written, then cut to
+/// the length written. Rounds are run in a loop with the same `--out`, and
+/// truncating a file of 200 KB at open costs ext4 about 0.35 ms and its pages
+/// are then allocated again (0.08 ms), against 0.01 ms to overwrite them
+/// (`open(O_TRUNC)` + `write` against `open` + `write` + `ftruncate` from
+/// Python, medians of 30, this machine). The file is left cut to what was
+/// written, as `File::create` would leave it, and a failed write is an error
+/// either way. Files that cannot be cut (`/dev/null`, a pipe) are written as
+/// they are.
+fn write_over(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::Seek;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(OUT_BUF, &file);
+    let written = write(&mut w).and_then(|()| w.flush());
+    drop(w);
+    let cut = || -> std::io::Result<()> {
+        if file.metadata()?.is_file() {
+            let end = (&file).stream_position()?;
+            file.set_len(end)?;
+        }
+        Ok(())
+    };
+    // Cut after a failed write too: no stale tail of an earlier run.
+    let cut = cut();
+    written
+        .and(cut)
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -169,6 +169,28 @@ fn csv_by_extension_and_f16_input() {
     assert_eq!(a, b);
 }
 
+/// `--out` is written in place: a longer file from before leaves no tail, a
+/// shorter one grows, a file that cannot be cut (`/dev/null`) is written, and
+/// the result equals standard output byte for byte.
+#[test]
+fn the_output_file_is_overwritten_exactly() {
+    let f = Files::new();
+    let d = f.dir.path();
+    let (ok, want, err) = coselect(d, &ROUND);
+    assert!(ok, "{err}");
+    for before in [vec![b'x'; want.len() * 3], b"{}".to_vec(), Vec::new()] {
+        std::fs::write(f.path("o.json"), &before).unwrap();
+        let (ok, _, err) = coselect(d, &[&ROUND[..], &["--out", "o.json"]].concat());
+        assert!(ok, "{err}");
+        assert_eq!(std::fs::read_to_string(f.path("o.json")).unwrap(), want);
+    }
+    let (ok, _, err) = coselect(
+        d,
+        &[&ROUND[..], &["--out", "/dev/null", "--format", "json"]].concat(),
+    );
+    assert!(ok, "{err}");
+}
+
 #[test]
 fn value_and_shape_errors_name_file_row_and_column() {
     let f = Files::new();
