@@ -54,7 +54,11 @@ fn main() {
                         // Parts whole 64-byte blocks, so the checksum is the
                         // same for any thread count.
                         let part = m.len() / threads / 64 * 64;
-                        let end = if w + 1 == threads { m.len() } else { (w + 1) * part };
+                        let end = if w + 1 == threads {
+                            m.len()
+                        } else {
+                            (w + 1) * part
+                        };
                         acc.wrapping_add(word_sum(&m[w * part..end]))
                     })
                 })

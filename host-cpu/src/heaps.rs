@@ -14,7 +14,7 @@
 //! same whatever the order of offering, as with the heap; the selection
 //! finishes through the core's own [`round_robin`], so the rule exists once.
 
-use coselect_core::block::Lanes;
+use coselect_core::block::{Lanes, LANES};
 use coselect_core::{round_robin, Entry, Pick};
 
 use crate::error::{Error, Result};
@@ -69,23 +69,26 @@ impl ClassHeaps {
     /// `rows.len()` are ignored.
     #[inline(always)]
     pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
+        debug_assert!(rows.len() <= LANES);
+        let held = (((1u64 << rows.len()) - 1) & u64::from(u32::MAX)) as u32;
         let mut raised = false;
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
-            // Once the lists are full almost no block has a row for a class:
-            // one vector compare over the block settles it (stale lanes past
-            // `rows` can only cost a look at the rows).
-            let mut any = false;
-            for &s in lanes {
-                any |= s >= *f;
+            // The lanes at or above the floor, as a bit mask from one vector
+            // compare: once the lists are full most blocks have none, and
+            // while they fill, a branch per lane on the compare was
+            // mispredicted about half the time (a block that reaches a list
+            // cost about 0.9 us against 0.3 us for one that does not).
+            let mut enter = 0u32;
+            for (j, &s) in lanes.iter().enumerate() {
+                enter |= u32::from(s >= *f) << j;
             }
-            if !any {
-                continue;
-            }
-            for (&s, &i) in lanes.iter().zip(rows) {
-                if s < *f {
-                    continue;
-                }
-                if h.offer(Entry::new(s, i)) {
+            enter &= held;
+            while enter != 0 {
+                let j = enter.trailing_zeros() as usize;
+                enter &= enter - 1;
+                // The mask was taken against the floor before this block;
+                // an offer below a floor raised since is refused by `offer`.
+                if h.offer(Entry::new(lanes[j], rows[j])) {
                     *f = h.floor();
                     raised = true;
                 }
