@@ -18,6 +18,7 @@ use coselect_core::block::{Lanes, LANES};
 use coselect_core::{round_robin, Entry, Pick};
 
 use crate::error::{Error, Result};
+use crate::round::lane_bits;
 
 /// Classes this host accepts (the capacity of the core structures it
 /// instantiates: a scorer, an EM state and the round-robin's stack arrays).
@@ -42,10 +43,9 @@ pub(crate) fn check_budget(k: usize) -> Result<()> {
 /// The query selector's partial state: the best `k` rows of each class.
 pub(crate) struct ClassHeaps {
     heaps: Vec<BestList>,
-    /// Per class, the score of the worst kept entry once the list is full
-    /// (`-inf` before): a score below it cannot enter, which most rows of a
-    /// large pool learn from one compare on contiguous memory instead of a
-    /// visit to each class's boxed list.
+    /// Per class, the list's [`BestList::floor`]: a score below it cannot
+    /// enter, which most rows of a large pool learn from one compare on
+    /// contiguous memory instead of a visit to each class's list.
     floor: Vec<f32>,
     /// The lowest of `floor`: a block whose scores are all below it enters
     /// no list, which the boundary pass learns before it scores the block.
@@ -54,14 +54,15 @@ pub(crate) struct ClassHeaps {
 }
 
 impl ClassHeaps {
-    pub(crate) fn new(classes: usize, k: usize) -> Result<Self> {
-        check_budget(k)?;
-        Ok(ClassHeaps {
+    /// Empty lists of `k` per class; the budget was checked by the caller
+    /// ([`check_budget`]).
+    pub(crate) fn new(classes: usize, k: usize) -> Self {
+        ClassHeaps {
             heaps: (0..classes).map(|_| BestList::new(k)).collect(),
             floor: vec![f32::NEG_INFINITY; classes],
             min_floor: f32::NEG_INFINITY,
             pushed: 0,
-        })
+        }
     }
 
     /// Offers a block's scores: `scores[c][j]` is class `c` of the row
@@ -70,7 +71,6 @@ impl ClassHeaps {
     #[inline(always)]
     pub(crate) fn push_block(&mut self, rows: &[u64], scores: &[Lanes]) {
         debug_assert!(rows.len() <= LANES);
-        let held = (((1u64 << rows.len()) - 1) & u64::from(u32::MAX)) as u32;
         let mut raised = false;
         for ((h, f), lanes) in self.heaps.iter_mut().zip(self.floor.iter_mut()).zip(scores) {
             // The lanes at or above the floor, as a bit mask from one vector
@@ -78,11 +78,7 @@ impl ClassHeaps {
             // while they fill, a branch per lane on the compare was
             // mispredicted about half the time (a block that reaches a list
             // cost about 0.9 us against 0.3 us for one that does not).
-            let mut enter = 0u32;
-            for (j, &s) in lanes.iter().enumerate() {
-                enter |= u32::from(s >= *f) << j;
-            }
-            enter &= held;
+            let mut enter = lane_bits(&std::array::from_fn(|j| lanes[j] >= *f), rows.len());
             while enter != 0 {
                 let j = enter.trailing_zeros() as usize;
                 enter &= enter - 1;

@@ -98,7 +98,7 @@ impl PartialRound {
         check_budget(plan.config.k as usize)?;
         Ok(PartialRound {
             plan: plan.clone(),
-            state: Box::new(PartialState::new(plan)?),
+            state: Box::new(PartialState::new(plan)),
         })
     }
 

@@ -256,7 +256,7 @@ pub(crate) struct CoState {
     pub(crate) unlabeled: u64,
     pub(crate) kept: Vec<BestList>,
     /// Per class, a score below which no entry can enter `kept[c]`: its
-    /// worst kept score once full, `-inf` before (and after a restore or a
+    /// [`BestList::floor`], `-inf` before the first selection (and after a restore or a
     /// merge, which only makes it lower than it could be). Most candidates
     /// of a large pool are settled by this compare, without a call into
     /// the boxed list.
@@ -279,8 +279,8 @@ struct Pending {
 }
 
 impl CoState {
-    pub(crate) fn new(classes: usize, cap: usize) -> Result<Self> {
-        Ok(CoState {
+    pub(crate) fn new(classes: usize, cap: usize) -> Self {
+        CoState {
             sigma: vec![0; classes],
             unlabeled: 0,
             kept: (0..classes).map(|_| BestList::new(cap)).collect(),
@@ -293,7 +293,7 @@ impl CoState {
                 ps: [0.0; LANES],
                 len: 0,
             },
-        })
+        }
     }
 
     /// Moves the rows of a block that can reach the floor to the pending
@@ -417,16 +417,18 @@ pub(crate) struct PartialState {
 }
 
 impl PartialState {
-    pub(crate) fn new(plan: &RoundPlan) -> Result<Self> {
+    /// An empty state; the budget was checked by the caller
+    /// ([`check_budget`]).
+    pub(crate) fn new(plan: &RoundPlan) -> Self {
         let classes = plan.classes();
         let co = match plan.codecides() {
-            true => Some(CoState::new(classes, plan.pseudo_cap())?),
+            true => Some(CoState::new(classes, plan.pseudo_cap())),
             false => None,
         };
-        Ok(PartialState {
-            heaps: ClassHeaps::new(classes, plan.config.k as usize)?,
+        PartialState {
+            heaps: ClassHeaps::new(classes, plan.config.k as usize),
             co,
-        })
+        }
     }
 
     pub(crate) fn merge(&mut self, other: &Self) {
@@ -527,14 +529,14 @@ impl<'p, 'a> ScoringPass<'p, 'a> {
 
     fn run(&self, workers: &Workers) -> Result<(Vec<Pick>, Vec<PseudoLabel>)> {
         let classes = self.fm.cols();
-        let init = || Ok((PartialState::new(self.plan)?, Block::new(classes)));
+        let init = || Ok((PartialState::new(self.plan), Block::new(classes)));
         let states = workers.pass(self.fm.rows(), init, |(st, block), range| {
             self.score_rows(st, block, range)
         })?;
         let mut states = states.into_iter();
         let mut acc = match states.next() {
             Some((s, _)) => s,
-            None => init()?.0,
+            None => PartialState::new(self.plan),
         };
         for (s, _) in states {
             acc.merge(&s);
@@ -776,7 +778,7 @@ fn live_lanes(class: &[u32; LANES], v: &Lanes, floor: f32, n: usize) -> u32 {
 /// Bit `j` set where `take[j]`, for the `n` lanes that hold rows (the
 /// lanes past them hold stale values of an earlier block).
 #[inline(always)]
-fn lane_bits(take: &[bool; LANES], n: usize) -> u32 {
+pub(crate) fn lane_bits(take: &[bool; LANES], n: usize) -> u32 {
     let mut bits = 0u32;
     for (j, &t) in take.iter().enumerate() {
         bits |= (t as u32) << j;
@@ -834,7 +836,7 @@ mod tests {
             let rows_of = Rows::Pool(&pool.labels);
             let pass = ScoringPass::new(&plan, &pool.fm, pool.sm.as_ref(), rows_of).unwrap();
             let run = |wide: bool| {
-                let mut st = PartialState::new(&plan).unwrap();
+                let mut st = PartialState::new(&plan);
                 let mut block = Block::new(classes);
                 for start in (0..rows).step_by(300) {
                     let range = start..(start + 300).min(rows);

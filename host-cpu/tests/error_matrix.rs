@@ -4,7 +4,10 @@
 
 use coselect_core::Config;
 use coselect_cpu::npy::{write, NpyFile};
-use coselect_cpu::{run_round, Error, Labels, Matrix, Parallelism, Pool, MAX_CLASSES};
+use coselect_cpu::{
+    run_round, Calibration, Error, Labels, Matrix, Parallelism, PartialRound, Pool, RoundPlan,
+    MAX_BUDGET, MAX_CLASSES,
+};
 
 const ROWS: usize = 6;
 const C: usize = 3;
@@ -117,6 +120,23 @@ fn k_above_pool() {
         message(round(&fm(), None, None, 7)),
         "selection: budget k = 7 exceeds the pool of 6 rows"
     );
+}
+
+/// A budget past the host's largest is refused by both entry points, a
+/// round and a sharded state, before any list is made.
+#[test]
+fn k_above_the_host_limit() {
+    let k = MAX_BUDGET + 1;
+    let fm: Vec<f32> = (0..k * C).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+    let want = format!("the budget k is {k}, this host supports at most {MAX_BUDGET}");
+    assert_eq!(message(round(&fm, None, None, k as u32)), want);
+    let cal = Calibration {
+        temperature: 1.0,
+        fusion: None,
+    };
+    let cfg = Config::new(C as u32, k as u32).unwrap();
+    let plan = RoundPlan::new(&cfg, &[0; C], cal, Some(&[(1.0f32 / 3.0).ln(); C])).unwrap();
+    assert_eq!(PartialRound::new(&plan).err().unwrap().to_string(), want);
 }
 
 #[test]
