@@ -47,7 +47,7 @@ pub const PARTIAL_VERSION: u16 = 1;
 /// ```
 pub struct PartialRound {
     plan: RoundPlan,
-    state: Box<PartialState>,
+    state: PartialState,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,7 +98,7 @@ impl PartialRound {
         check_budget(plan.config.k as usize)?;
         Ok(PartialRound {
             plan: plan.clone(),
-            state: Box::new(PartialState::new(plan)),
+            state: PartialState::new(plan),
         })
     }
 
@@ -257,16 +257,14 @@ impl PartialRound {
             (None, false) => None,
             _ => return Err(corrupt()),
         };
-        {
-            let s = &mut out.state;
-            s.heaps.restore(heaps.iter().map(|l| &l[..]), w.pushed);
-            if let (Some(dst), Some(src)) = (s.co.as_mut(), co) {
-                dst.sigma = src.sigma;
-                dst.unlabeled = src.unlabeled;
-                for (d, l) in dst.kept.iter_mut().zip(&src.kept) {
-                    for e in entries(l) {
-                        d.offer(e);
-                    }
+        let s = &mut out.state;
+        s.heaps.restore(heaps.iter().map(|l| &l[..]), w.pushed);
+        if let (Some(dst), Some(src)) = (s.co.as_mut(), co) {
+            dst.sigma = src.sigma;
+            dst.unlabeled = src.unlabeled;
+            for (d, l) in dst.kept.iter_mut().zip(&src.kept) {
+                for e in entries(l) {
+                    d.offer(e);
                 }
             }
         }

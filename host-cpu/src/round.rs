@@ -256,10 +256,10 @@ pub(crate) struct CoState {
     pub(crate) unlabeled: u64,
     pub(crate) kept: Vec<BestList>,
     /// Per class, a score below which no entry can enter `kept[c]`: its
-    /// [`BestList::floor`], `-inf` before the first selection (and after a restore or a
-    /// merge, which only makes it lower than it could be). Most candidates
-    /// of a large pool are settled by this compare, without a call into
-    /// the boxed list.
+    /// [`BestList::floor`], `-inf` before the first selection (and after a
+    /// restore or a merge, which only makes it lower than it could be). Most
+    /// candidates of a large pool are settled by this compare, without a
+    /// call into the list.
     floor: Vec<f32>,
     /// Classes whose `floor` is below the pass's `co_confidence` (all of
     /// them at first; the floors only rise).
